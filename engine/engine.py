@@ -1,0 +1,481 @@
+"""The decision engine: featurise, ask the policy, sample, remember, join rewards, learn."""
+
+from __future__ import annotations
+
+import heapq
+import math
+import threading
+import time as _time
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from omnibandit.policies.base import Policy
+from omnibandit.policies._validation import check_float, check_int
+
+from . import _kernels
+from .context import Context, ContextBatch, Decision, DecisionBatch
+from .errors import (
+    ConfigurationError,
+    DuplicateReward,
+    EmptyEligibleSet,
+    FeatureLengthMismatch,
+    InvalidReward,
+    LateReward,
+    OmnibanditError,
+    RewardOutOfRange,
+    UnknownDecision,
+)
+from .featurise import Featuriser
+from .pending import PendingStore
+from .schema import Schema
+
+__all__ = ["Engine"]
+
+_REWARDED, _EXPIRED, _EVICTED = "rewarded", "expired", "evicted"
+
+
+class Engine:
+    """Online decisioning for one schema and one policy.
+
+    ``decide`` featurises a context, asks the policy for a probability vector over the
+    eligible actions, samples with the engine's own seeded generator and keeps the
+    pending decision; ``reward`` joins a reward by decision_id and updates the policy
+    once. Decisions whose attribution window passes are closed with
+    ``default_reward``; when the pending store is full the oldest is closed the same
+    way. Every rejected call raises an :class:`~omnibandit.engine.errors.OmnibanditError`,
+    changes nothing and is counted in :attr:`stats`. All public methods are
+    thread-safe (one lock; the kernels are short).
+
+    Parameters
+    ----------
+    schema : Schema
+    policy : Policy
+        Must have ``n_actions == len(schema.actions)`` and ``n_features`` equal to the
+        featuriser's vector length (:attr:`n_features`).
+    seed : int, SeedSequence, Generator or None
+        Seeds the sampling generator and the decision-id prefix.
+    clock : callable returning float seconds, optional
+        Engine time (default ``time.time``); inject one for tests and simulation.
+    attribution_window : float or None
+        Default seconds a reward may arrive after its decision (None: no limit).
+        Actions may override it in the schema.
+    default_reward : float
+        Reward applied to a decision closed without one (expired or evicted).
+    pending_capacity : int
+        Most decisions kept waiting for a reward.
+    event_sink : EventSink or None
+        Receives every decision and reward (e.g. the event log).
+    engine_id : str or None
+        Prefix of decision ids (default: derived from ``seed``).
+
+    Examples
+    --------
+    >>> from omnibandit.engine import Engine, Context, Schema
+    >>> from omnibandit.policies import LinUCB
+    >>> schema = Schema.from_dict({
+    ...     "actions": [{"name": "nothing", "kind": "control"}, {"name": "coupon"}],
+    ...     "features": [{"name": "spend_90d", "low": 0, "high": 1000, "scaling": "minmax"}],
+    ...     "reward_range": [0, 1]})
+    >>> engine = Engine.for_policy(schema, "linucb", seed=7, alpha=0.5)
+    >>> d = engine.decide(Context("point_of_sale", "in_visit", customer_id="c-123",
+    ...                           features={"spend_90d": 180.0}))
+    >>> d.action in ("nothing", "coupon"), round(float(d.probabilities.sum()), 12)
+    (True, 1.0)
+    >>> engine.reward(d.decision_id, 1.0)
+    >>> engine.stats["rewards"], engine.stats["pending"]
+    (1, 0)
+    """
+
+    def __init__(
+        self,
+        schema: Schema,
+        policy: Policy,
+        *,
+        seed=None,
+        clock: Callable[[], float] | None = None,
+        attribution_window: float | None = None,
+        default_reward: float = 0.0,
+        pending_capacity: int = 65536,
+        event_sink=None,
+        engine_id: str | None = None,
+    ) -> None:
+        if not isinstance(schema, Schema):
+            raise ConfigurationError("schema", type(schema).__name__, "must be a Schema (see Schema.from_dict).")
+        if not isinstance(policy, Policy):
+            raise ConfigurationError("policy", type(policy).__name__, "must be an omnibandit Policy.")
+        self.schema = schema
+        self.featuriser = Featuriser(schema)
+        self.n_actions = len(schema.actions)
+        self.n_features = self.featuriser.n_features
+        if policy.n_actions != self.n_actions:
+            raise ConfigurationError("policy.n_actions", policy.n_actions, f"must equal the schema's {self.n_actions} actions.")
+        if policy.n_features != self.n_features:
+            raise ConfigurationError("policy.n_features", policy.n_features,
+                                     f"must equal the featuriser's {self.n_features} columns.")
+        self.policy = policy
+        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.engine_id = engine_id if engine_id is not None else f"{int(self.rng.integers(2**32)):08x}"
+        self._clock = clock if clock is not None else _time.time
+        self.default_reward = check_float("default_reward", default_reward)
+        low, high = schema.reward_range
+        if not low <= self.default_reward <= high:
+            raise ConfigurationError("default_reward", default_reward, f"must lie in reward_range [{low}, {high}].")
+        policy.check_reward(self.default_reward)
+        if attribution_window is not None:
+            check_float("attribution_window", attribution_window, low=0.0, low_open=True)
+        self.attribution_window = attribution_window
+        self._windows = np.array([
+            a.attribution_window if a.attribution_window is not None
+            else (attribution_window if attribution_window is not None else math.inf)
+            for a in schema.actions])
+        self._finite_windows = bool(np.isfinite(self._windows).any())
+        self.pending = PendingStore(check_int("pending_capacity", pending_capacity, low=1), self.n_features)
+        self._closed: OrderedDict[str, str] = OrderedDict()
+        self._closed_capacity = max(1024, pending_capacity)
+        self._deadlines: list[tuple[float, str]] = []
+        self.event_sink = event_sink
+        self._budget = np.array([a.budget if a.budget is not None else np.inf for a in schema.actions], dtype=float)
+        self._has_budget = bool(np.isfinite(self._budget).any())
+        self._seq = 0
+        self._lock = threading.Lock()
+        self._x = np.zeros(self.n_features)
+        self._eligible = np.zeros(self.n_actions, dtype=np.bool_)
+        self._probs = np.zeros(self.n_actions)
+        self._action_names = schema.action_names
+        self.counters: Counter[str] = Counter()
+        self.rejected: Counter[str] = Counter()
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def for_policy(cls, schema: Schema, policy: str, *, seed=None, policy_seed=None, **params) -> "Engine":
+        """An engine with a new policy ``policy`` (a registered name) sized to ``schema``.
+
+        ``params`` are split: Engine keyword arguments go to the engine, the rest are
+        the policy's hyperparameters. ``group_by="touchpoint"`` makes Beta TS keep a
+        posterior per touchpoint.
+        """
+        engine_keys = {"clock", "attribution_window", "default_reward", "pending_capacity", "event_sink", "engine_id"}
+        engine_args = {k: params.pop(k) for k in list(params) if k in engine_keys}
+        featuriser = Featuriser(schema)
+        group_by = params.pop("group_by", None)
+        if group_by is not None:
+            if group_by not in ("touchpoint", "stage", "market"):
+                raise ConfigurationError("group_by", group_by, "must be 'touchpoint', 'stage' or 'market'.")
+            block = featuriser.slices[group_by]
+            params.update(group_start=block.start, group_stop=block.stop)
+        from omnibandit.policies import make_policy  # the registry imports every policy module
+
+        if policy_seed is None:
+            policy_seed = np.random.SeedSequence(seed).spawn(1)[0] if not isinstance(seed, np.random.Generator) else seed
+        built = make_policy(policy, n_actions=len(schema.actions), n_features=featuriser.n_features,
+                            seed=policy_seed, **params)
+        return cls(schema, built, seed=seed, **engine_args)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Engine":
+        """Build from a dict or OmegaConf config::
+
+            {"schema": {...Schema.from_dict...},
+             "policy": {"name": "lin_ts", "v": 0.3, ...},
+             "seed": 7, "attribution_window": 86400, "default_reward": 0.0, "pending_capacity": 65536}
+        """
+        from .schema import _to_plain
+
+        data = _to_plain(config)
+        unknown = set(data) - {"schema", "policy", "seed", "attribution_window", "default_reward",
+                               "pending_capacity", "engine_id"}
+        if unknown:
+            raise ConfigurationError("config", sorted(unknown), "unknown keys.")
+        if "schema" not in data or "policy" not in data:
+            raise ConfigurationError("config", sorted(data), "needs 'schema' and 'policy'.")
+        policy = dict(data.pop("policy"))
+        name = policy.pop("name", None)
+        if name is None:
+            raise ConfigurationError("policy.name", None, "name the policy, e.g. 'linucb'.")
+        schema = Schema.from_dict(data.pop("schema"))
+        return cls.for_policy(schema, name, **data, **policy)
+
+    def warmup(self) -> float:
+        """Compile every kernel the engine and its policy use; returns the seconds it took.
+
+        Call it before a service reports ready: a live request then never compiles.
+        Nothing observable changes (state, counters, RNG streams).
+        """
+        start = _time.perf_counter()
+        self.policy.warmup()
+        x = np.zeros(self.n_features)
+        _kernels.assemble(self.featuriser._raw.copy(), self.featuriser._present.copy(), self.featuriser.params,
+                          1, 1, self.featuriser._onehots.copy(), x)
+        probs = np.full(self.n_actions, 1.0 / self.n_actions)
+        _kernels.sample_index(probs, 0.5)
+        _kernels.sample_rows(probs[None, :], np.array([0.5]), np.zeros(1, dtype=np.int64))
+        return _time.perf_counter() - start
+
+    # ------------------------------------------------------------------ the hot path
+    def decide(self, context: Context) -> Decision:
+        """Choose an action for ``context``; see the class docstring."""
+        with self._lock:
+            try:
+                featuriser = self.featuriser
+                x = featuriser.transform(context, self._x)
+                eligible = featuriser.eligible(context, self._eligible)
+                if self._has_budget:
+                    eligible &= self._budget > 0
+                    if not eligible.any():
+                        featuriser.eligible(context, self._eligible)
+                        raise _budget_exhausted(context)
+            except OmnibanditError as err:
+                self.rejected[type(err).__name__] += 1
+                raise
+            now = self._clock() if context.time is None else float(context.time)
+            if self._finite_windows:
+                self._expire_due(now)
+            if self.pending.full:
+                self._close(self.pending.oldest(), _EVICTED, now)
+            probs = self._probs
+            policy = self.policy
+            policy._probabilities_into(x, eligible, probs)
+            a = _kernels.sample_index(probs, self.rng.random())
+            self._seq += 1
+            decision_id = f"{self.engine_id}-{self._seq}"
+            propensity = float(probs[a])
+            deadline = now + self._windows[a]
+            self.pending.add(decision_id, x, a, propensity, now, deadline)
+            if self._finite_windows and deadline < math.inf:
+                heapq.heappush(self._deadlines, (deadline, decision_id))
+            if self._has_budget:
+                self._budget[a] -= 1
+            self.counters["decisions"] += 1
+            decision = Decision(decision_id, self._action_names[a], int(a), propensity, probs.copy(),
+                                policy.name, int(policy.version_[0]), now)
+            if self.event_sink is not None:
+                self.event_sink.record_decision(decision, context, x, eligible)
+            return decision
+
+    def reward(self, decision_id: str, reward: float, *, time: float | None = None) -> None:
+        """Join ``reward`` to the pending decision ``decision_id`` and update the policy once.
+
+        Raises
+        ------
+        UnknownDecision
+            The engine never issued this id (or has forgotten it).
+        DuplicateReward
+            The decision was already rewarded.
+        LateReward
+            The decision's attribution window closed (it got the default reward).
+        InvalidReward, RewardOutOfRange
+            NaN, infinite, or outside the schema's reward range.
+        """
+        with self._lock:
+            now = self._clock() if time is None else float(time)
+            if self._finite_windows:
+                self._expire_due(now)
+            try:
+                value = self._check_reward(reward)
+                slot = self.pending.get(decision_id)
+                if slot is None:
+                    raise self._not_pending(decision_id)
+            except OmnibanditError as err:
+                self.rejected[type(err).__name__] += 1
+                raise
+            self._learn(decision_id, slot, value)
+            self._remember(decision_id, _REWARDED)
+            self.counters["rewards"] += 1
+            if self.event_sink is not None:
+                self.event_sink.record_reward(decision_id, value, now, "reward")
+
+    # ------------------------------------------------------------------ batches
+    def decide_batch(self, contexts: ContextBatch) -> DecisionBatch:
+        """Decide for every row of ``contexts`` with the current model (nothing is learned between rows).
+
+        Budgets are checked against the remaining budget at the start of the batch.
+        """
+        with self._lock:
+            try:
+                X, E = self.featuriser.transform_batch(contexts)
+                if self._has_budget:
+                    E &= self._budget > 0
+                    if not E.any(axis=1).all():
+                        raise _budget_exhausted(None)
+                n = X.shape[0]
+                if contexts.time is None:
+                    times = np.full(n, self._clock())
+                else:
+                    times = np.asarray(contexts.time, dtype=np.float64).reshape(-1)
+                    if times.shape != (n,) or not np.isfinite(times).all():
+                        raise FeatureLengthMismatch("time", times.shape, f"must be ({n},) finite times.")
+            except OmnibanditError as err:
+                self.rejected[type(err).__name__] += 1
+                raise
+            if self._finite_windows:
+                self._expire_due(float(times.max()) if n else self._clock())
+            P = np.empty((n, self.n_actions))
+            self.policy._probabilities_batch_into(X, E, P)
+            actions = np.empty(n, dtype=np.int64)
+            _kernels.sample_rows(P, self.rng.random(n), actions)
+            propensities = P[np.arange(n), actions]
+            deadlines = times + self._windows[actions]
+            start = self._seq + 1
+            self._seq += n
+            prefix = self.engine_id
+            ids = [f"{prefix}-{i}" for i in range(start, start + n)]
+            pending = self.pending
+            evicted = max(0, len(pending) + n - pending.capacity)
+            for _ in range(min(evicted, len(pending))):
+                self._close(pending.oldest(), _EVICTED, float(times[0]) if n else 0.0)
+            keep = range(max(0, n - pending.capacity), n)  # a batch larger than the store keeps its newest rows
+            for i in range(0, keep.start):
+                self._close_unstored(ids[i], int(actions[i]), X[i], float(propensities[i]))
+            for i in keep:
+                pending.add(ids[i], X[i], actions[i], propensities[i], times[i], deadlines[i])
+            if self._finite_windows:
+                for i in keep:
+                    if deadlines[i] < math.inf:
+                        heapq.heappush(self._deadlines, (float(deadlines[i]), ids[i]))
+            if self._has_budget:
+                self._budget -= np.bincount(actions, minlength=self.n_actions)
+                np.maximum(self._budget, 0, out=self._budget)
+            self.counters["decisions"] += n
+            batch = DecisionBatch(ids, actions, propensities, P, self.policy.name, int(self.policy.version_[0]), times)
+            if self.event_sink is not None:
+                self.event_sink.record_decision_batch(batch, contexts, X, E)
+            return batch
+
+    def reward_batch(self, decision_ids, rewards, *, time: float | None = None) -> None:
+        """Join rewards to pending decisions and learn from them in order, in one kernel call.
+
+        Every row is validated first; if any is bad, nothing is applied.
+        """
+        with self._lock:
+            now = self._clock() if time is None else float(time)
+            if self._finite_windows:
+                self._expire_due(now)
+            ids = list(decision_ids)
+            try:
+                values = np.asarray(rewards, dtype=np.float64).reshape(-1)
+            except (TypeError, ValueError):
+                self.rejected["InvalidReward"] += 1
+                raise InvalidReward("rewards", rewards, "must be real numbers.") from None
+            try:
+                if values.shape[0] != len(ids):
+                    raise FeatureLengthMismatch("rewards", values.shape, f"must have one value per decision id ({len(ids)}).")
+                self._check_reward_array(values)
+                get = self.pending.index.get
+                slots = list(map(get, ids))
+                if None in slots:
+                    raise self._not_pending(ids[slots.index(None)])
+                if len(set(ids)) != len(ids):
+                    seen = set()
+                    dup = next(i for i in ids if i in seen or seen.add(i))
+                    raise DuplicateReward("decision_id", dup, "appears twice in this batch.")
+            except OmnibanditError as err:
+                self.rejected[type(err).__name__] += 1
+                raise
+            slot_arr = np.asarray(slots, dtype=np.int64)
+            pending = self.pending
+            self.policy._update_batch(pending.X[slot_arr], pending.action[slot_arr], values, pending.propensity[slot_arr])
+            self.policy.version_[0] += len(ids)
+            for decision_id in ids:
+                pending.pop(decision_id)
+                self._remember(decision_id, _REWARDED)
+            self.counters["rewards"] += len(ids)
+            if self.event_sink is not None:
+                for decision_id, value in zip(ids, values.tolist()):
+                    self.event_sink.record_reward(decision_id, value, now, "reward")
+
+    # ------------------------------------------------------------------ expiry
+    def expire(self, now: float | None = None) -> int:
+        """Close every decision whose attribution window has passed; returns how many."""
+        with self._lock:
+            return self._expire_due(self._clock() if now is None else float(now))
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Counters: decisions, rewards, expired, evicted, pending, and rejected calls by error."""
+        with self._lock:
+            out = {"decisions": 0, "rewards": 0, "expired": 0, "evicted": 0, **self.counters}
+            out["pending"] = len(self.pending)
+            out["rejected"] = dict(self.rejected)
+            out["rejected_total"] = sum(self.rejected.values())
+            return out
+
+    # ------------------------------------------------------------------ internals
+    def _check_reward(self, reward) -> float:
+        if isinstance(reward, (bool, np.bool_)):
+            raise InvalidReward("reward", reward, "must be a real number, not a bool.")
+        try:
+            value = float(reward)
+        except (TypeError, ValueError):
+            raise InvalidReward("reward", reward, "must be a real number.") from None
+        if not math.isfinite(value):
+            raise InvalidReward("reward", reward, "must be finite.")
+        low, high = self.schema.reward_range
+        if not low <= value <= high:
+            raise RewardOutOfRange("reward", reward, f"must lie in the schema's reward_range [{low}, {high}].")
+        self.policy.check_reward(value)
+        return value
+
+    def _check_reward_array(self, values: np.ndarray) -> None:
+        finite = np.isfinite(values)
+        if not finite.all():
+            raise InvalidReward(f"rewards[{int(np.argmin(finite))}]", float(values[np.argmin(finite)]), "must be finite.")
+        if values.size:
+            low, high = self.schema.reward_range
+            bad = (values < low) | (values > high)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise RewardOutOfRange(f"rewards[{i}]", float(values[i]), f"must lie in [{low}, {high}].")
+            self.policy.check_reward(float(values.min()))
+            self.policy.check_reward(float(values.max()))
+
+    def _not_pending(self, decision_id) -> OmnibanditError:
+        how = self._closed.get(decision_id) if isinstance(decision_id, str) else None
+        if how == _REWARDED:
+            return DuplicateReward("decision_id", decision_id, "was already rewarded; a decision learns once.")
+        if how in (_EXPIRED, _EVICTED):
+            return LateReward("decision_id", decision_id,
+                              f"was closed ({how}) with the default reward {self.default_reward}; the reward is not applied.")
+        return UnknownDecision("decision_id", decision_id, "no pending decision has this id.")
+
+    def _learn(self, decision_id: str, slot: int, value: float) -> None:
+        pending = self.pending
+        self.policy._update(pending.X[slot], int(pending.action[slot]), value, float(pending.propensity[slot]))
+        self.policy.version_[0] += 1
+        pending.pop(decision_id)
+
+    def _close(self, decision_id: str, how: str, now: float) -> None:
+        self._learn(decision_id, self.pending.index[decision_id], self.default_reward)
+        self._remember(decision_id, how)
+        self.counters[how] += 1
+        if self.event_sink is not None:
+            self.event_sink.record_reward(decision_id, self.default_reward, now, how)
+
+    def _close_unstored(self, decision_id: str, action: int, x: np.ndarray, propensity: float) -> None:
+        self.policy._update(x, action, self.default_reward, propensity)
+        self.policy.version_[0] += 1
+        self._remember(decision_id, _EVICTED)
+        self.counters[_EVICTED] += 1
+
+    def _remember(self, decision_id: str, how: str) -> None:
+        closed = self._closed
+        closed[decision_id] = how
+        if len(closed) > self._closed_capacity:
+            closed.popitem(last=False)
+
+    def _expire_due(self, now: float) -> int:
+        heap = self._deadlines
+        n = 0
+        while heap and heap[0][0] <= now:
+            deadline, decision_id = heapq.heappop(heap)
+            if decision_id in self.pending.index:
+                self._close(decision_id, _EXPIRED, now)
+                n += 1
+        return n
+
+
+def _budget_exhausted(context) -> EmptyEligibleSet:
+    where = "" if context is None else f" at touchpoint {context.touchpoint!r}"
+    return EmptyEligibleSet("eligible", "budget", f"every eligible action{where} has used up its budget.")

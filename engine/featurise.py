@@ -1,0 +1,342 @@
+"""Turns a :class:`~omnibandit.engine.context.Context` into one float vector.
+
+Layout of the vector (``Featuriser.names`` lists every column):
+
+========================  =====================================================
+block                     columns
+========================  =====================================================
+``bias``                  1.0
+``numeric``               each numeric feature, scaled as its spec says
+``numeric_missing``       1.0 where the numeric feature was absent (value imputed)
+``categorical``           one-hot per categorical feature, then its missing column
+``touchpoint``            one-hot
+``stage``                 one-hot
+``market``                one-hot (when the schema lists markets)
+``identification``        one-hot
+========================  =====================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from itertools import repeat
+from operator import is_not
+
+import numpy as np
+
+from . import _kernels
+from .errors import (
+    EmptyEligibleSet,
+    FeatureLengthMismatch,
+    FeatureOutOfRange,
+    InvalidFeatureValue,
+    UnknownAction,
+    UnknownFeature,
+    UnknownIdentification,
+    UnknownMarket,
+    UnknownStage,
+    UnknownTouchpoint,
+)
+from .schema import Schema
+
+__all__ = ["Featuriser"]
+
+
+class Featuriser:
+    """Featurisation and eligibility for one schema; owns its scratch buffers.
+
+    Examples
+    --------
+    >>> from omnibandit.engine import Context, Schema
+    >>> schema = Schema.from_dict({
+    ...     "actions": [{"name": "nothing"}], "touchpoints": ["web", "email"], "stages": ["in_visit"],
+    ...     "identification": ["anonymous"],
+    ...     "features": [{"name": "spend", "low": 0, "high": 100, "scaling": "minmax"}]})
+    >>> f = Featuriser(schema)
+    >>> f.names
+    ('bias', 'spend', 'spend_missing', 'touchpoint=web', 'touchpoint=email', 'stage=in_visit', 'identification=anonymous')
+    >>> f.transform(Context("email", "in_visit", features={"spend": 25.0}), np.empty(f.n_features)).tolist()
+    [1.0, 0.25, 0.0, 0.0, 1.0, 1.0, 0.0]
+    >>> f.transform(Context("web", "in_visit"), np.empty(f.n_features)).tolist()   # absent: imputed + flagged
+    [1.0, 0.5, 1.0, 1.0, 0.0, 1.0, 0.0]
+    """
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        numeric = [f for f in schema.features if f.kind == "numeric"]
+        categorical = [f for f in schema.features if f.kind == "categorical"]
+        self.numeric_names = tuple(f.name for f in numeric)
+        self.categorical_names = tuple(f.name for f in categorical)
+        self._known_features = frozenset(f.name for f in schema.features)
+        names = ["bias"]
+        self.slices: dict[str, slice] = {}
+
+        def block(key, labels):
+            start = len(names)
+            names.extend(labels)
+            self.slices[key] = slice(start, len(names))
+            return start
+
+        self._num_start = block("numeric", self.numeric_names)
+        self._miss_start = block("numeric_missing", [f"{n}_missing" for n in self.numeric_names])
+        self._cat_maps = []
+        self._cat_missing = []
+        for spec in categorical:
+            start = block(f"categorical:{spec.name}", [f"{spec.name}={c}" for c in spec.categories] + [f"{spec.name}_missing"])
+            self._cat_maps.append({c: start + i for i, c in enumerate(spec.categories)})
+            self._cat_missing.append(start + len(spec.categories))
+        tp0 = block("touchpoint", [f"touchpoint={t}" for t in schema.touchpoints])
+        st0 = block("stage", [f"stage={s}" for s in schema.stages])
+        mk0 = block("market", [f"market={m}" for m in schema.markets])
+        id0 = block("identification", [f"identification={m}" for m in schema.identification])
+        self.names = tuple(names)
+        self.n_features = len(names)
+        self.touchpoint_index = {t: i for i, t in enumerate(schema.touchpoints)}
+        self.stage_index = {s: i for i, s in enumerate(schema.stages)}
+        self.market_index = {m: i for i, m in enumerate(schema.markets)}
+        self.identification_index = {m: i for i, m in enumerate(schema.identification)}
+        self.action_index = {a.name: i for i, a in enumerate(schema.actions)}
+        self._tp_pos = {t: tp0 + i for i, t in enumerate(schema.touchpoints)}
+        self._st_pos = {s: st0 + i for i, s in enumerate(schema.stages)}
+        self._mk_pos = {m: mk0 + i for i, m in enumerate(schema.markets)}
+        self._id_pos = {m: id0 + i for i, m in enumerate(schema.identification)}
+        self._forbidden = {m: frozenset(v) for m, v in schema.forbidden_identification.items()}
+
+        n_num = len(numeric)
+        self.params = np.zeros((n_num, 6))
+        self._low = np.array([f.low for f in numeric])
+        self._high = np.array([f.high for f in numeric])
+        for i, f in enumerate(numeric):
+            center, scale, log = f.scale_params()
+            self.params[i] = (f.low, f.high, center, scale, f.scaled(f.default_impute()), float(log))
+        self._raw = np.zeros(n_num)
+        self._present = np.zeros(n_num, dtype=np.bool_)
+        self._onehots = np.full(4 + len(categorical), -1, dtype=np.int64)
+        self._nones = [None] * n_num
+        self._cat_missing_defaults = list(self._cat_missing)
+
+        # eligibility[touchpoint, stage, action]
+        n_act = len(schema.actions)
+        self.eligibility = np.zeros((len(schema.touchpoints), len(schema.stages), n_act), dtype=np.bool_)
+        for k, action in enumerate(schema.actions):
+            tps = [self.touchpoint_index[t] for t in action.touchpoints] or list(range(len(schema.touchpoints)))
+            sts = [self.stage_index[s] for s in action.stages] or list(range(len(schema.stages)))
+            self.eligibility[np.ix_(tps, sts, [k])] = True
+        self._narrow = np.zeros(n_act, dtype=np.bool_)
+
+    # ------------------------------------------------------------------ one context
+    def transform(self, context, out: np.ndarray) -> np.ndarray:
+        """Write the feature vector of ``context`` into ``out`` (shape (d,)) and return it.
+
+        Raises the specific :class:`~omnibandit.engine.errors.OmnibanditError` for a bad
+        field before anything is written.
+        """
+        onehots = self._onehots
+        tp = self._tp_pos.get(context.touchpoint)
+        if tp is None:
+            raise UnknownTouchpoint("touchpoint", context.touchpoint, f"known: {', '.join(self.schema.touchpoints)}.")
+        st = self._st_pos.get(context.stage)
+        if st is None:
+            raise UnknownStage("stage", context.stage, f"known: {', '.join(self.schema.stages)}.")
+        mk = self._market_pos(context.market)
+        ident = self._identification_pos(context.identification, context.market)
+        features = context.features
+        if isinstance(features, np.ndarray):
+            self._array_features(features)
+            cats = ()
+        else:
+            if features is None:
+                features = {}
+            elif not isinstance(features, Mapping):
+                raise InvalidFeatureValue("features", type(features).__name__, "must be a mapping or a numpy array.")
+            if not features.keys() <= self._known_features:
+                unknown = sorted(map(str, features.keys() - self._known_features))[0]
+                raise UnknownFeature("features", unknown, f"not in the schema; known: {sorted(self._known_features)}.")
+            values = list(map(features.get, self.numeric_names))
+            self._present[:] = list(map(is_not, values, self._nones))
+            try:
+                self._raw[:] = values
+            except (TypeError, ValueError):
+                self._raise_non_numeric(values)
+            cats = self._categorical_positions(features) if self._cat_maps else ()
+        onehots[0] = tp
+        onehots[1] = st
+        onehots[2] = mk
+        onehots[3] = ident
+        if cats:
+            onehots[4:] = cats
+        code = _kernels.assemble(self._raw, self._present, self.params, self._num_start, self._miss_start, onehots, out)
+        if code:
+            self._raise_feature(code)
+        return out
+
+    def eligible(self, context, out: np.ndarray) -> np.ndarray:
+        """Write the eligible mask of ``context`` (schema, then ``context.eligible``) into ``out``."""
+        tp = self.touchpoint_index.get(context.touchpoint)
+        st = self.stage_index.get(context.stage)
+        if tp is None or st is None:
+            self.transform(context, np.empty(self.n_features))  # raises the specific error
+        out[:] = self.eligibility[tp, st]
+        if context.eligible is not None:
+            names = [context.eligible] if isinstance(context.eligible, str) else context.eligible
+            index = list(map(self.action_index.get, names))
+            if None in index:
+                bad = names[index.index(None)]
+                raise UnknownAction("eligible", bad, f"known actions: {', '.join(self.action_index)}.")
+            narrow = self._narrow
+            narrow[:] = False
+            narrow[index] = True
+            out &= narrow
+        if not out.any():
+            raise EmptyEligibleSet("eligible", context.eligible,
+                                   f"no action is eligible at touchpoint {context.touchpoint!r}, stage {context.stage!r}.")
+        return out
+
+    def _market_pos(self, market) -> int:
+        if market is None:
+            return -1
+        pos = self._mk_pos.get(market)
+        if pos is None:
+            raise UnknownMarket("market", market, f"known: {', '.join(self.schema.markets) or '(none declared)'}.")
+        return pos
+
+    def _identification_pos(self, mode, market) -> int:
+        if mode is None:
+            return -1
+        pos = self._id_pos.get(mode)
+        if pos is None:
+            raise UnknownIdentification("identification", mode, f"known: {', '.join(self.schema.identification)}.")
+        if market is not None and mode in self._forbidden.get(market, ()):
+            raise UnknownIdentification("identification", mode, f"forbidden in market {market!r}.")
+        return pos
+
+    def _array_features(self, features: np.ndarray) -> None:
+        if self._cat_maps:
+            raise InvalidFeatureValue("features", "ndarray", "array features need a schema without categorical features.")
+        if features.shape != self._raw.shape:
+            raise FeatureLengthMismatch("features", features.shape, f"must have shape ({self._raw.shape[0]},).")
+        try:
+            self._raw[:] = features
+        except (TypeError, ValueError):
+            raise InvalidFeatureValue("features", features.dtype, "must be numeric.") from None
+        self._present[:] = True
+
+    def _categorical_positions(self, features) -> list[int]:
+        values = map(features.get, self.categorical_names)
+        try:
+            return list(map(dict.get, self._cat_maps, values, self._cat_missing_defaults))
+        except TypeError:  # an unhashable value
+            for name, value in zip(self.categorical_names, map(features.get, self.categorical_names)):
+                try:
+                    hash(value)
+                except TypeError:
+                    raise InvalidFeatureValue(name, value, "a categorical value must be a string.") from None
+            raise
+
+    def _raise_non_numeric(self, values) -> None:
+        for name, value in zip(self.numeric_names, values):
+            try:
+                float(value) if value is not None else None
+            except (TypeError, ValueError):
+                raise InvalidFeatureValue(name, value, "must be a real number.") from None
+        raise InvalidFeatureValue("features", values, "must be real numbers.")
+
+    def _raise_feature(self, code: int) -> None:
+        i = abs(code) - 1
+        name, value = self.numeric_names[i], float(self._raw[i])
+        if code > 0:
+            raise InvalidFeatureValue(name, value, "must be finite (omit the feature if it is unknown).")
+        raise FeatureOutOfRange(name, value, f"must be in [{self._low[i]}, {self._high[i]}] as the schema declares.")
+
+    # ------------------------------------------------------------------ batches
+    def transform_batch(self, batch) -> tuple[np.ndarray, np.ndarray]:
+        """Feature matrix (n, d) and eligible mask (n, K) of a :class:`ContextBatch`.
+
+        Every row is validated first; the first bad row raises with its index.
+        """
+        n = len(batch)
+        tp = _codes("touchpoint", batch.touchpoint, self.touchpoint_index, n, UnknownTouchpoint)
+        st = _codes("stage", batch.stage, self.stage_index, n, UnknownStage)
+        mk = _codes("market", batch.market, self.market_index, n, UnknownMarket) if batch.market is not None else None
+        ident = (_codes("identification", batch.identification, self.identification_index, n, UnknownIdentification)
+                 if batch.identification is not None else None)
+        X = np.zeros((n, self.n_features))
+        X[:, 0] = 1.0
+        n_num = len(self.numeric_names)
+        if n_num:
+            raw = np.zeros((n, n_num)) if batch.features is None else np.asarray(batch.features, dtype=np.float64)
+            if raw.shape != (n, n_num):
+                raise FeatureLengthMismatch("features", raw.shape, f"must be ({n}, {n_num}).")
+            missing = (np.zeros((n, n_num), dtype=np.bool_) if batch.missing is None
+                       else np.asarray(batch.missing, dtype=np.bool_))
+            if batch.features is None:
+                missing = np.ones((n, n_num), dtype=np.bool_)
+            if missing.shape != (n, n_num):
+                raise FeatureLengthMismatch("missing", missing.shape, f"must be ({n}, {n_num}).")
+            bad = ~np.isfinite(raw) & ~missing
+            if bad.any():
+                row, col = np.argwhere(bad)[0]
+                raise InvalidFeatureValue(f"features[{row}].{self.numeric_names[col]}", float(raw[row, col]), "must be finite.")
+            out = ((raw < self._low) | (raw > self._high)) & ~missing
+            if out.any():
+                row, col = np.argwhere(out)[0]
+                raise FeatureOutOfRange(f"features[{row}].{self.numeric_names[col]}", float(raw[row, col]),
+                                        f"must be in [{self._low[col]}, {self._high[col]}].")
+            p = self.params
+            with np.errstate(invalid="ignore"):
+                v = np.where(p[:, 5] != 0.0, np.log1p(np.where(missing, 0.0, np.maximum(raw, -0.5))), raw)
+            scaled = (v - p[:, 2]) / p[:, 3]
+            X[:, self._num_start:self._num_start + n_num] = np.where(missing, p[:, 4], scaled)
+            X[:, self._miss_start:self._miss_start + n_num] = missing
+        if self._cat_maps:
+            cats = batch.categorical or {}
+            for j, name in enumerate(self.categorical_names):
+                values = cats.get(name)
+                if values is None:
+                    X[:, self._cat_missing[j]] = 1.0
+                    continue
+                pos = np.array([self._cat_maps[j].get(v, self._cat_missing[j]) for v in values], dtype=np.int64)
+                if pos.shape[0] != n:
+                    raise FeatureLengthMismatch(f"categorical[{name!r}]", pos.shape, f"must be ({n},).")
+                X[np.arange(n), pos] = 1.0
+        rows = np.arange(n)
+        X[rows, self.slices["touchpoint"].start + tp] = 1.0
+        X[rows, self.slices["stage"].start + st] = 1.0
+        if mk is not None:
+            X[rows, self.slices["market"].start + mk] = 1.0
+        if ident is not None:
+            X[rows, self.slices["identification"].start + ident] = 1.0
+        E = self.eligibility[tp, st]
+        if batch.eligible is not None:
+            narrow = np.asarray(batch.eligible, dtype=np.bool_)
+            if narrow.shape != E.shape:
+                raise FeatureLengthMismatch("eligible", narrow.shape, f"must be {E.shape}.")
+            E = E & narrow
+        empty = ~E.any(axis=1)
+        if empty.any():
+            raise EmptyEligibleSet(f"eligible[{int(np.argmax(empty))}]", "none", "row has no eligible action.")
+        return X, np.ascontiguousarray(E)
+
+
+def _codes(field, values, index, n, error) -> np.ndarray:
+    """Integer codes for a column given as names or as integer codes."""
+    arr = np.asarray(values)
+    if arr.shape == ():
+        arr = np.full(n, arr.item() if arr.dtype.kind in "iu" else arr.item(), dtype=arr.dtype)
+    if arr.shape != (n,):
+        raise FeatureLengthMismatch(field, arr.shape, f"must be ({n},).")
+    if arr.dtype.kind in "iu":
+        bad = (arr < 0) | (arr >= len(index))
+        if bad.any():
+            raise error(f"{field}[{int(np.argmax(bad))}]", int(arr[np.argmax(bad)]), f"codes must be in [0, {len(index)}).")
+        return arr.astype(np.int64)
+    uniques, inverse = np.unique(arr, return_inverse=True)
+    lookup = np.empty(len(uniques), dtype=np.int64)
+    for i, name in enumerate(uniques.tolist()):
+        code = index.get(name)
+        if code is None:
+            raise error(field, name, f"known: {', '.join(index)}.")
+        lookup[i] = code
+    return lookup[inverse.reshape(-1)]
+
+

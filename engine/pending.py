@@ -1,0 +1,74 @@
+"""Decisions waiting for their reward, in preallocated arrays.
+
+Feature vectors, actions, propensities, decision times and deadlines live in numpy
+arrays indexed by a slot; an ordered dict maps decision_id to slot in issue order,
+so the oldest pending decision is always first.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+__all__ = ["PendingStore"]
+
+
+class PendingStore:
+    """Bounded store of pending decisions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> store = PendingStore(capacity=2, n_features=3)
+    >>> slot = store.add("d-1", np.ones(3), action=2, propensity=0.5, time=0.0, deadline=np.inf)
+    >>> store.X[slot].tolist(), int(store.action[slot]), len(store), store.oldest()
+    ([1.0, 1.0, 1.0], 2, 1, 'd-1')
+    >>> store.pop("d-1") == slot, len(store)
+    (True, 0)
+    """
+
+    def __init__(self, capacity: int, n_features: int) -> None:
+        self.capacity = capacity
+        self.X = np.zeros((capacity, n_features))
+        self.action = np.zeros(capacity, dtype=np.int64)
+        self.propensity = np.zeros(capacity)
+        self.time = np.zeros(capacity)
+        self.deadline = np.zeros(capacity)
+        self._free = list(range(capacity - 1, -1, -1))
+        self.index: OrderedDict[str, int] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __contains__(self, decision_id) -> bool:
+        return decision_id in self.index
+
+    @property
+    def full(self) -> bool:
+        return not self._free
+
+    def get(self, decision_id) -> int | None:
+        return self.index.get(decision_id)
+
+    def add(self, decision_id: str, x, action: int, propensity: float, time: float, deadline: float) -> int:
+        slot = self._free.pop()
+        self.X[slot] = x
+        self.action[slot] = action
+        self.propensity[slot] = propensity
+        self.time[slot] = time
+        self.deadline[slot] = deadline
+        self.index[decision_id] = slot
+        return slot
+
+    def pop(self, decision_id: str) -> int:
+        """Remove ``decision_id`` and return its slot; the slot's rows stay readable until reused."""
+        slot = self.index.pop(decision_id)
+        self._free.append(slot)
+        return slot
+
+    def oldest(self) -> str:
+        return next(iter(self.index))
+
+    def slots(self) -> np.ndarray:
+        return np.fromiter(self.index.values(), dtype=np.int64, count=len(self.index))

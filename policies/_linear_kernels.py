@@ -1,0 +1,255 @@
+"""Numba kernels for the per-action ("disjoint") linear models.
+
+State, per action k of K, with d features:
+``A[k]`` = λI + Σ x xᵀ, ``b[k]`` = Σ r x, the cache ``A_inv[k]`` kept by
+Sherman–Morrison and rebuilt from ``A[k]`` every ``refresh_every`` updates, and
+``theta[k]`` = A_inv[k] b[k]. Kernels take only arrays and scalars; scratch
+buffers are passed in so a call allocates nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._numba import kernel
+from ._rng import normal_pair
+
+# An action whose score upper bound (mean + PRUNE_SD sd) is below another action's
+# lower bound (mean - PRUNE_SD sd) wins a Thompson draw with probability < 6e-7:
+# it is left out of the draws (its probability is then exactly the floor).
+PRUNE_SD = 5.0
+
+
+@kernel
+def linear_means(x, theta, eligible, mu):
+    """mu[k] = θ_kᵀx for eligible k."""
+    n_actions, d = theta.shape
+    for k in range(n_actions):
+        if eligible[k]:
+            m = 0.0
+            for i in range(d):
+                m += theta[k, i] * x[i]
+            mu[k] = m
+
+
+@kernel
+def linear_moments(x, theta, A_inv, eligible, mu, var):
+    """mu[k] = θ_kᵀx and var[k] = xᵀA_k⁻¹x for eligible k."""
+    n_actions, d = theta.shape
+    for k in range(n_actions):
+        if eligible[k]:
+            m = 0.0
+            for i in range(d):
+                m += theta[k, i] * x[i]
+            mu[k] = m
+            q = 0.0
+            for i in range(d):
+                row = 0.0
+                for j in range(d):
+                    row += A_inv[k, i, j] * x[j]
+                q += row * x[i]
+            var[k] = q if q > 0.0 else 0.0
+
+
+@kernel
+def greedy_with_floor(scores, eligible, epsilon, out):
+    """Spread 1-ε equally over the best eligible actions and ε over all eligible ones.
+
+    Ties (within 1e-12 relative) share the greedy mass, so a tie is broken at random
+    when the engine samples, and the logged propensity is exact. Returns the number
+    of eligible actions.
+    """
+    n_actions = scores.shape[0]
+    best = -np.inf
+    n_eligible = 0
+    for k in range(n_actions):
+        if eligible[k]:
+            n_eligible += 1
+            if scores[k] > best:
+                best = scores[k]
+    tol = 1e-12 * max(1.0, abs(best))
+    n_ties = 0
+    for k in range(n_actions):
+        if eligible[k] and scores[k] >= best - tol:
+            n_ties += 1
+    floor = epsilon / n_eligible
+    for k in range(n_actions):
+        if not eligible[k]:
+            out[k] = 0.0
+        elif n_ties == 0:  # scores not comparable (cannot happen with finite state)
+            out[k] = 1.0 / n_eligible
+        elif scores[k] >= best - tol:
+            out[k] = floor + (1.0 - epsilon) / n_ties
+        else:
+            out[k] = floor
+    return n_eligible
+
+
+@kernel
+def linucb_row(x, theta, A_inv, eligible, alpha, epsilon, mu, var, out):
+    linear_moments(x, theta, A_inv, eligible, mu, var)
+    for k in range(mu.shape[0]):
+        if eligible[k]:
+            mu[k] = mu[k] + alpha * np.sqrt(var[k])
+    greedy_with_floor(mu, eligible, epsilon, out)
+
+
+@kernel
+def egreedy_row(x, theta, eligible, epsilon, mu, out):
+    linear_means(x, theta, eligible, mu)
+    greedy_with_floor(mu, eligible, epsilon, out)
+
+
+@kernel
+def thompson_from_moments(mu, sd, eligible, epsilon, n_draws, rng, counts, contenders, out):
+    """Probabilities of a Thompson draw from independent N(mu[k], sd[k]²) scores.
+
+    ``out[k]`` = (1-ε)·(share of ``n_draws`` draws won by k) + ε/K_eligible. Sampling
+    from ``out`` is distributed exactly as Thompson sampling mixed with a uniform
+    floor, and the logged propensity is the exact probability given the draws.
+    """
+    n_actions = mu.shape[0]
+    n_eligible = 0
+    lower = -np.inf
+    for k in range(n_actions):
+        counts[k] = 0.0
+        if eligible[k]:
+            n_eligible += 1
+            lo = mu[k] - PRUNE_SD * sd[k]
+            if lo > lower:
+                lower = lo
+    n_cont = 0
+    for k in range(n_actions):
+        if eligible[k] and mu[k] + PRUNE_SD * sd[k] >= lower:
+            contenders[n_cont] = k
+            n_cont += 1
+    if n_cont == 0:  # not comparable: fall back to uniform over eligible
+        for k in range(n_actions):
+            if eligible[k]:
+                counts[k] = n_draws / n_eligible
+    elif n_cont == 1:
+        counts[contenders[0]] = n_draws
+    else:
+        spare = 0.0
+        have_spare = False
+        for _ in range(n_draws):
+            best = -np.inf
+            arg = contenders[0]
+            for j in range(n_cont):
+                k = contenders[j]
+                if have_spare:
+                    z = spare
+                    have_spare = False
+                else:
+                    z, spare = normal_pair(rng)
+                    have_spare = True
+                s = mu[k] + sd[k] * z
+                if s > best:
+                    best = s
+                    arg = k
+            counts[arg] += 1.0
+    floor = epsilon / n_eligible
+    scale = (1.0 - epsilon) / n_draws
+    for k in range(n_actions):
+        out[k] = floor + scale * counts[k] if eligible[k] else 0.0
+
+
+@kernel
+def lin_ts_row(x, theta, A_inv, eligible, v, epsilon, n_draws, rng, mu, var, counts, contenders, out):
+    linear_moments(x, theta, A_inv, eligible, mu, var)
+    for k in range(mu.shape[0]):
+        if eligible[k]:
+            var[k] = v * np.sqrt(var[k])
+    thompson_from_moments(mu, var, eligible, epsilon, n_draws, rng, counts, contenders, out)
+
+
+@kernel
+def linucb_batch(X, theta, A_inv, eligible, alpha, epsilon, mu, var, out):
+    for n in range(X.shape[0]):
+        linucb_row(X[n], theta, A_inv, eligible[n], alpha, epsilon, mu, var, out[n])
+
+
+@kernel
+def egreedy_batch(X, theta, eligible, epsilon, mu, out):
+    for n in range(X.shape[0]):
+        egreedy_row(X[n], theta, eligible[n], epsilon, mu, out[n])
+
+
+@kernel
+def lin_ts_batch(X, theta, A_inv, eligible, v, epsilon, n_draws, rng, mu, var, counts, contenders, out):
+    for n in range(X.shape[0]):
+        lin_ts_row(X[n], theta, A_inv, eligible[n], v, epsilon, n_draws, rng, mu, var, counts, contenders, out[n])
+
+
+@kernel
+def refresh_action(a, A, b, A_inv, theta):
+    """Rebuild A_inv[a] and theta[a] from the sufficient statistics A[a], b[a]."""
+    d = A.shape[1]
+    inv = np.linalg.inv(A[a])
+    for i in range(d):
+        for j in range(d):
+            A_inv[a, i, j] = 0.5 * (inv[i, j] + inv[j, i])
+    for i in range(d):
+        t = 0.0
+        for j in range(d):
+            t += A_inv[a, i, j] * b[a, j]
+        theta[a, i] = t
+
+
+@kernel
+def linear_update(x, a, r, A, b, A_inv, theta, n_updates, since_refresh, l2, gamma, refresh_every, u):
+    """Add one observation (x, r) to action a's statistics and keep the caches in step.
+
+    With ``gamma`` < 1 (discounted, Russac et al. 2019, per update of the action):
+    A ← γA + (1-γ)λI + xxᵀ, b ← γb + r x, and the cache is rebuilt from A.
+    Otherwise A_inv gets the Sherman–Morrison rank-one update and theta the matching
+    recursive-least-squares step; both are rebuilt from A every ``refresh_every``.
+    """
+    d = x.shape[0]
+    n_updates[a] += 1
+    if gamma < 1.0:
+        for i in range(d):
+            for j in range(d):
+                A[a, i, j] = gamma * A[a, i, j] + x[i] * x[j]
+            A[a, i, i] += (1.0 - gamma) * l2
+            b[a, i] = gamma * b[a, i] + r * x[i]
+        refresh_action(a, A, b, A_inv, theta)
+        since_refresh[a] = 0
+        return
+    for i in range(d):
+        for j in range(d):
+            A[a, i, j] += x[i] * x[j]
+        b[a, i] += r * x[i]
+    denom = 1.0
+    for i in range(d):
+        t = 0.0
+        for j in range(d):
+            t += A_inv[a, i, j] * x[j]
+        u[i] = t
+        denom += t * x[i]
+    for i in range(d):
+        ui = u[i] / denom
+        for j in range(d):
+            A_inv[a, i, j] -= ui * u[j]
+    err = r
+    for i in range(d):
+        err -= theta[a, i] * x[i]
+    for i in range(d):
+        theta[a, i] += (u[i] / denom) * err
+    since_refresh[a] += 1
+    if since_refresh[a] >= refresh_every:
+        refresh_action(a, A, b, A_inv, theta)
+        since_refresh[a] = 0
+
+
+@kernel
+def linear_update_batch(X, actions, rewards, A, b, A_inv, theta, n_updates, since_refresh, l2, gamma, refresh_every, u):
+    for n in range(X.shape[0]):
+        linear_update(X[n], actions[n], rewards[n], A, b, A_inv, theta, n_updates, since_refresh,
+                      l2, gamma, refresh_every, u)
+
+
+@kernel
+def refresh_all(A, b, A_inv, theta):
+    for a in range(A.shape[0]):
+        refresh_action(a, A, b, A_inv, theta)
