@@ -34,7 +34,7 @@ from .schema import Schema
 
 __all__ = ["Engine"]
 
-_REWARDED, _EXPIRED, _EVICTED = "rewarded", "expired", "evicted"
+_REWARDED, _EXPIRED, _EVICTED, _CANCELLED = "rewarded", "expired", "evicted", "cancelled"
 
 
 class Engine:
@@ -386,6 +386,23 @@ class Engine:
                 for decision_id, value in zip(ids, values.tolist()):
                     self.event_sink.record_reward(decision_id, value, now, "reward")
 
+    def cancel(self, decision_ids) -> int:
+        """Drop pending decisions without learning from them (e.g. replay's non-matches).
+
+        Unknown or already closed ids are ignored; returns how many were dropped
+        (counted as ``cancelled`` in :attr:`stats`).
+        """
+        with self._lock:
+            index = self.pending.index
+            n = 0
+            for decision_id in decision_ids:
+                if decision_id in index:
+                    self.pending.pop(decision_id)
+                    self._remember(decision_id, _CANCELLED)
+                    n += 1
+            self.counters[_CANCELLED] += n
+            return n
+
     # ------------------------------------------------------------------ expiry
     def expire(self, now: float | None = None) -> int:
         """Close every decision whose attribution window has passed; returns how many."""
@@ -396,7 +413,7 @@ class Engine:
     def stats(self) -> dict[str, Any]:
         """Counters: decisions, rewards, expired, evicted, pending, and rejected calls by error."""
         with self._lock:
-            out = {"decisions": 0, "rewards": 0, "expired": 0, "evicted": 0, **self.counters}
+            out = {"decisions": 0, "rewards": 0, "expired": 0, "evicted": 0, "cancelled": 0, **self.counters}
             out["pending"] = len(self.pending)
             out["rejected"] = dict(self.rejected)
             out["rejected_total"] = sum(self.rejected.values())
@@ -435,6 +452,8 @@ class Engine:
         how = self._closed.get(decision_id) if isinstance(decision_id, str) else None
         if how == _REWARDED:
             return DuplicateReward("decision_id", decision_id, "was already rewarded; a decision learns once.")
+        if how == _CANCELLED:
+            return LateReward("decision_id", decision_id, "was cancelled; the reward is not applied.")
         if how in (_EXPIRED, _EVICTED):
             return LateReward("decision_id", decision_id,
                               f"was closed ({how}) with the default reward {self.default_reward}; the reward is not applied.")

@@ -1,0 +1,72 @@
+"""The one interface every environment implements.
+
+An environment hands out contexts in batches, is told the engine's decisions, and
+answers with the reward events that have become due: possibly for decisions of
+earlier batches (delayed outcomes), possibly none for some decisions (replay drops
+the decisions that do not match the log). The experiment loop is::
+
+    while (contexts := env.next_batch(batch_size)) is not None:
+        decisions = engine.decide_batch(contexts)
+        due = env.respond(decisions)
+        engine.reward_batch(due.decision_ids, due.rewards)
+        engine.cancel(due.cancelled)            # decisions that will never get a reward
+    due = env.flush()                           # rewards still in flight at the end
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Protocol
+
+import numpy as np
+
+from omnibandit.engine import ContextBatch, DecisionBatch, Schema
+
+__all__ = ["Environment", "RewardEvents"]
+
+
+@dataclasses.dataclass(frozen=True)
+class RewardEvents:
+    """Rewards that became due, plus decisions that will never be rewarded.
+
+    Attributes
+    ----------
+    decision_ids : list of str
+    rewards : numpy.ndarray of shape (n,)
+    times : numpy.ndarray of shape (n,)
+        Engine time at which each reward arrives.
+    cancelled : list of str
+        Decisions to drop without learning (e.g. replay's non-matching decisions).
+
+    Examples
+    --------
+    >>> RewardEvents.empty().decision_ids
+    []
+    """
+
+    decision_ids: list[str]
+    rewards: np.ndarray
+    times: np.ndarray
+    cancelled: list[str] = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def empty(cls) -> "RewardEvents":
+        return cls([], np.zeros(0), np.zeros(0), [])
+
+    def __len__(self) -> int:
+        return len(self.decision_ids)
+
+
+class Environment(Protocol):
+    """What the experiment loop needs from a simulator or a replayed log."""
+
+    schema: Schema
+
+    def next_batch(self, n: int) -> ContextBatch | None:
+        """Up to ``n`` contexts, or None when the environment is exhausted."""
+
+    def respond(self, decisions: DecisionBatch) -> RewardEvents:
+        """Take the decisions for the last batch; return the reward events now due."""
+
+    def flush(self) -> RewardEvents:
+        """Every reward still in flight (called once at the end)."""
