@@ -70,7 +70,15 @@ class Policy(ABC):
     def __init__(self, *, n_actions: int, n_features: int, seed=None, **params) -> None:
         self.n_actions = check_int("n_actions", n_actions, low=1)
         self.n_features = check_int("n_features", n_features, low=1)
-        self.params = params.pop("params") if "params" in params else self.Params(**params)
+        if "params" in params:
+            self.params = params.pop("params")
+        else:
+            known = {f.name for f in dataclasses.fields(self.Params)}
+            unknown = sorted(set(params) - known)
+            if unknown:
+                raise ConfigurationError(unknown[0], params[unknown[0]],
+                                         f"not a {self.name} hyperparameter; known: {', '.join(sorted(known)) or '(none)'}.")
+            self.params = self.Params(**params)
         if not isinstance(self.params, self.Params):
             raise ConfigurationError("params", self.params, f"must be a {self.Params.__name__}.")
         self.seed = seed

@@ -55,8 +55,8 @@ class LinearPolicy(Policy):
     def _allocate(self) -> None:
         k, d = self.n_actions, self.n_features
         l2 = self.params.l2
-        self.A_ = np.ascontiguousarray(np.broadcast_to(l2 * np.eye(d), (k, d, d)))
-        self.A_inv_ = np.ascontiguousarray(np.broadcast_to(np.eye(d) / l2, (k, d, d)))
+        self.A_ = np.tile(l2 * np.eye(d), (k, 1, 1))
+        self.A_inv_ = np.tile(np.eye(d) / l2, (k, 1, 1))
         self.b_ = np.zeros((k, d))
         self.theta_ = np.zeros((k, d))
         self.n_updates_ = np.zeros(k, dtype=np.int64)
