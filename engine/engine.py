@@ -35,6 +35,8 @@ from .schema import Schema
 __all__ = ["Engine"]
 
 _REWARDED, _EXPIRED, _EVICTED, _CANCELLED = "rewarded", "expired", "evicted", "cancelled"
+#: How several rewards for one decision combine (see ``Engine(join=...)``).
+JOIN_RULES = ("first", "sum", "last")
 
 
 class Engine:
@@ -70,6 +72,15 @@ class Engine:
         Receives every decision and reward (e.g. the event log).
     engine_id : str or None
         Prefix of decision ids (default: derived from ``seed``).
+    join : {"first", "sum", "last"}
+        How rewards for one decision combine. "first": the first reward is learned at
+        once and a second one is a :class:`DuplicateReward`. "sum" / "last": every
+        reward (outcome) inside the attribution window is combined, and the policy
+        learns the sum / the last one once, when the window closes (or on
+        :meth:`close`); a decision with no reward learns ``default_reward``.
+    outcome_weights : mapping of outcome name to weight, optional
+        Lets ``reward(decision_id, outcomes={"trip": 1, "basket": 35.0})`` compute the
+        reward as the weighted sum of outcomes.
 
     Examples
     --------
@@ -101,6 +112,8 @@ class Engine:
         pending_capacity: int = 65536,
         event_sink=None,
         engine_id: str | None = None,
+        join: str = "first",
+        outcome_weights: Mapping[str, float] | None = None,
     ) -> None:
         if not isinstance(schema, Schema):
             raise ConfigurationError("schema", type(schema).__name__, "must be a Schema (see Schema.from_dict).")
@@ -137,6 +150,13 @@ class Engine:
         self._closed_capacity = max(1024, pending_capacity)
         self._deadlines: list[tuple[float, str]] = []
         self.event_sink = event_sink
+        if join not in JOIN_RULES:
+            raise ConfigurationError("join", join, f"must be one of {', '.join(JOIN_RULES)}.")
+        self.join = join
+        self.outcome_weights = {str(k): check_float(f"outcome_weights[{k!r}]", v)
+                                for k, v in dict(outcome_weights or {}).items()}
+        self._seen_events: OrderedDict[str, None] = OrderedDict()
+        self._generation = 0
         self._budget = np.array([a.budget if a.budget is not None else np.inf for a in schema.actions], dtype=float)
         self._has_budget = bool(np.isfinite(self._budget).any())
         self._seq = 0
@@ -157,7 +177,8 @@ class Engine:
         the policy's hyperparameters. ``group_by="touchpoint"`` makes Beta TS keep a
         posterior per touchpoint.
         """
-        engine_keys = {"clock", "attribution_window", "default_reward", "pending_capacity", "event_sink", "engine_id"}
+        engine_keys = {"clock", "attribution_window", "default_reward", "pending_capacity", "event_sink", "engine_id",
+                       "join", "outcome_weights"}
         engine_args = {k: params.pop(k) for k in list(params) if k in engine_keys}
         featuriser = Featuriser(schema)
         group_by = params.pop("group_by", None)
@@ -186,7 +207,7 @@ class Engine:
 
         data = _to_plain(config)
         unknown = set(data) - {"schema", "policy", "seed", "attribution_window", "default_reward",
-                               "pending_capacity", "engine_id"}
+                               "pending_capacity", "engine_id", "join", "outcome_weights"}
         if unknown:
             raise ConfigurationError("config", sorted(unknown), "unknown keys.")
         if "schema" not in data or "policy" not in data:
@@ -240,7 +261,7 @@ class Engine:
             policy._probabilities_into(x, eligible, probs)
             a = _kernels.sample_index(probs, self.rng.random())
             self._seq += 1
-            decision_id = f"{self.engine_id}-{self._seq}"
+            decision_id = f"{self._id_prefix()}-{self._seq}"
             propensity = float(probs[a])
             deadline = now + self._windows[a]
             self.pending.add(decision_id, x, a, propensity, now, deadline)
@@ -255,37 +276,69 @@ class Engine:
                 self.event_sink.record_decision(decision, context, x, eligible)
             return decision
 
-    def reward(self, decision_id: str, reward: float, *, time: float | None = None) -> None:
-        """Join ``reward`` to the pending decision ``decision_id`` and update the policy once.
+    def reward(self, decision_id: str, reward: float | None = None, *, outcomes: Mapping[str, float] | None = None,
+               event_id: str | None = None, time: float | None = None) -> None:
+        """Join a reward to the pending decision ``decision_id``.
+
+        Give either ``reward`` or ``outcomes`` (weighted by ``outcome_weights``). With
+        ``join="first"`` the policy learns at once; with "sum"/"last" the reward is
+        combined and learned when the decision closes. A repeated ``event_id`` is a
+        duplicate delivery: it is ignored (and counted), not an error.
 
         Raises
         ------
         UnknownDecision
             The engine never issued this id (or has forgotten it).
         DuplicateReward
-            The decision was already rewarded.
+            ``join="first"`` and the decision was already rewarded.
         LateReward
-            The decision's attribution window closed (it got the default reward).
+            The decision's attribution window closed (it learned the default reward).
         InvalidReward, RewardOutOfRange
-            NaN, infinite, or outside the schema's reward range.
+            NaN, infinite, not a number, unknown outcome, or outside the reward range.
         """
         with self._lock:
             now = self._clock() if time is None else float(time)
             if self._finite_windows:
                 self._expire_due(now)
+            if event_id is not None and event_id in self._seen_events:
+                self.counters["duplicate_deliveries"] += 1
+                return
             try:
-                value = self._check_reward(reward)
+                value = self._check_reward(self._combine_outcomes(reward, outcomes))
                 slot = self.pending.get(decision_id)
                 if slot is None:
                     raise self._not_pending(decision_id)
+                if self.join != "first":
+                    combined = self._combined(slot, value)
+                    self._check_reward(combined)
             except OmnibanditError as err:
                 self.rejected[type(err).__name__] += 1
                 raise
-            self._learn(decision_id, slot, value)
-            self._remember(decision_id, _REWARDED)
-            self.counters["rewards"] += 1
-            if self.event_sink is not None:
-                self.event_sink.record_reward(decision_id, value, now, "reward")
+            if event_id is not None:
+                self._remember_event(event_id)
+            if self.join == "first":
+                self._learn(decision_id, slot, value)
+                self._remember(decision_id, _REWARDED)
+                self.counters["rewards"] += 1
+                if self.event_sink is not None:
+                    self.event_sink.record_reward(decision_id, value, now, "reward", event_id)
+            else:
+                self.pending.accumulated[slot] = combined
+                self.pending.n_outcomes[slot] += 1
+                self.counters["outcomes"] += 1
+                if self.event_sink is not None:
+                    self.event_sink.record_reward(decision_id, value, now, "outcome", event_id)
+
+    def close(self, decision_id: str, *, time: float | None = None) -> None:
+        """Close a pending decision now: it learns what it has (join "sum"/"last") or the default reward."""
+        with self._lock:
+            now = self._clock() if time is None else float(time)
+            if decision_id not in self.pending.index:
+                err = self._not_pending(decision_id)
+                self.rejected[type(err).__name__] += 1
+                raise err
+            slot = self.pending.index[decision_id]
+            self._close(decision_id, _REWARDED if self.pending.n_outcomes[slot] else _EXPIRED, now)
 
     # ------------------------------------------------------------------ batches
     def decide_batch(self, contexts: ContextBatch) -> DecisionBatch:
@@ -320,7 +373,7 @@ class Engine:
             deadlines = times + self._windows[actions]
             start = self._seq + 1
             self._seq += n
-            prefix = self.engine_id
+            prefix = self._id_prefix()
             ids = [f"{prefix}-{i}" for i in range(start, start + n)]
             pending = self.pending
             evicted = max(0, len(pending) + n - pending.capacity)
@@ -347,8 +400,22 @@ class Engine:
     def reward_batch(self, decision_ids, rewards, *, time: float | None = None) -> None:
         """Join rewards to pending decisions and learn from them in order, in one kernel call.
 
-        Every row is validated first; if any is bad, nothing is applied.
+        Every row is validated first; if any is bad, nothing is applied. With the join
+        rules "sum"/"last" the rows are combined one by one as :meth:`reward` does.
         """
+        if self.join != "first":
+            with self._lock:
+                ids, values = list(decision_ids), np.asarray(rewards, dtype=np.float64).reshape(-1)
+                self._check_reward_array(values)
+                missing = [i for i in ids if i not in self.pending.index]
+                if missing or len(ids) != len(values):
+                    err = (self._not_pending(missing[0]) if missing else
+                           FeatureLengthMismatch("rewards", values.shape, f"must have one value per id ({len(ids)})."))
+                    self.rejected[type(err).__name__] += 1
+                    raise err
+            for decision_id, value in zip(ids, values.tolist()):
+                self.reward(decision_id, value, time=time)
+            return
         with self._lock:
             now = self._clock() if time is None else float(time)
             if self._finite_windows:
@@ -405,15 +472,45 @@ class Engine:
 
     # ------------------------------------------------------------------ expiry
     def expire(self, now: float | None = None) -> int:
-        """Close every decision whose attribution window has passed; returns how many."""
+        """Close every decision whose attribution window has passed; returns how many closed.
+
+        A decision with combined outcomes (join "sum"/"last") learns them and counts as
+        rewarded; one without learns the default reward and counts as expired.
+        """
         with self._lock:
             return self._expire_due(self._clock() if now is None else float(now))
+
+    # ------------------------------------------------------------------ durability
+    def snapshot(self, path) -> "Path":
+        """Write the whole engine to ``path`` atomically (see :mod:`omnibandit.engine.snapshot`).
+
+        Policy state, pending decisions, counters, the RNG state and the schema. If the
+        event sink is a log with ``flush()`` and ``tell()``, it is flushed first and its
+        offset recorded, so :meth:`recover` knows where the log's tail starts.
+        """
+        from .snapshot import write_snapshot
+
+        with self._lock:
+            offset = None
+            sink = self.event_sink
+            if sink is not None and hasattr(sink, "flush") and hasattr(sink, "tell"):
+                sink.flush()
+                offset = int(sink.tell())
+            return write_snapshot(self, path, log_offset=offset)
+
+    @classmethod
+    def load(cls, path, *, clock=None, event_sink=None) -> "Engine":
+        """The engine saved by :meth:`snapshot`; raises :class:`SnapshotError` if corrupt or incompatible."""
+        from .snapshot import read_snapshot
+
+        return read_snapshot(path, clock=clock, event_sink=event_sink)[0]
 
     @property
     def stats(self) -> dict[str, Any]:
         """Counters: decisions, rewards, expired, evicted, pending, and rejected calls by error."""
         with self._lock:
-            out = {"decisions": 0, "rewards": 0, "expired": 0, "evicted": 0, "cancelled": 0, **self.counters}
+            out = {"decisions": 0, "rewards": 0, "outcomes": 0, "expired": 0, "evicted": 0, "cancelled": 0,
+                   "duplicate_deliveries": 0, **self.counters}
             out["pending"] = len(self.pending)
             out["rejected"] = dict(self.rejected)
             out["rejected_total"] = sum(self.rejected.values())
@@ -448,8 +545,42 @@ class Engine:
             self.policy.check_reward(float(values.min()))
             self.policy.check_reward(float(values.max()))
 
+    def _combine_outcomes(self, reward, outcomes):
+        if (reward is None) == (outcomes is None):
+            raise InvalidReward("reward", reward, "give either a reward or outcomes, not both or neither.")
+        if outcomes is None:
+            return reward
+        if not isinstance(outcomes, Mapping) or not outcomes:
+            raise InvalidReward("outcomes", outcomes, "must be a non-empty mapping of outcome name to value.")
+        total = 0.0
+        for name, value in outcomes.items():
+            weight = self.outcome_weights.get(name)
+            if weight is None:
+                raise InvalidReward("outcomes", name, f"unknown outcome; weighted outcomes: {sorted(self.outcome_weights)}.")
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                    or not math.isfinite(value):
+                raise InvalidReward(f"outcomes[{name!r}]", value, "must be a finite real number.")
+            total += weight * float(value)
+        return total
+
+    def _combined(self, slot: int, value: float) -> float:
+        if self.join == "sum" and self.pending.n_outcomes[slot]:
+            return float(self.pending.accumulated[slot]) + value
+        return value
+
+    def _id_prefix(self) -> str:
+        return self.engine_id if self._generation == 0 else f"{self.engine_id}.{self._generation}"
+
+    def _remember_event(self, event_id: str) -> None:
+        seen = self._seen_events
+        seen[event_id] = None
+        if len(seen) > 4 * self._closed_capacity:
+            seen.popitem(last=False)
+
     def _not_pending(self, decision_id) -> OmnibanditError:
         how = self._closed.get(decision_id) if isinstance(decision_id, str) else None
+        if how == _REWARDED and self.join != "first":
+            return LateReward("decision_id", decision_id, "was already closed; its reward was learned and this one is not applied.")
         if how == _REWARDED:
             return DuplicateReward("decision_id", decision_id, "was already rewarded; a decision learns once.")
         if how == _CANCELLED:
@@ -466,11 +597,17 @@ class Engine:
         pending.pop(decision_id)
 
     def _close(self, decision_id: str, how: str, now: float) -> None:
-        self._learn(decision_id, self.pending.index[decision_id], self.default_reward)
+        """Learn what a decision has when it closes: combined outcomes if any, else the default."""
+        slot = self.pending.index[decision_id]
+        rewarded = self.pending.n_outcomes[slot] > 0
+        value = float(self.pending.accumulated[slot]) if rewarded else self.default_reward
+        if rewarded and how == _EXPIRED:
+            how = _REWARDED
+        self._learn(decision_id, slot, value)
         self._remember(decision_id, how)
-        self.counters[how] += 1
+        self.counters["rewards" if how == _REWARDED else how] += 1
         if self.event_sink is not None:
-            self.event_sink.record_reward(decision_id, self.default_reward, now, how)
+            self.event_sink.record_reward(decision_id, value, now, "reward" if how == _REWARDED else how)
 
     def _close_unstored(self, decision_id: str, action: int, x: np.ndarray, propensity: float) -> None:
         self.policy._update(x, action, self.default_reward, propensity)

@@ -38,6 +38,8 @@ __all__ = [
     "DuplicateReward",
     "LateReward",
     "InvalidPropensity",
+    "SnapshotError",
+    "RecoveryError",
 ]
 
 
@@ -133,3 +135,11 @@ class DuplicateReward(OmnibanditError, ValueError):
 
 class LateReward(OmnibanditError, ValueError):
     """A reward arrived after its decision's attribution window closed."""
+
+
+class SnapshotError(OmnibanditError, ValueError):
+    """A snapshot file is corrupt, truncated, of another format version, or inconsistent."""
+
+
+class RecoveryError(OmnibanditError, ValueError):
+    """The event log cannot be replayed onto the snapshot (it disagrees with the engine's state)."""

@@ -24,8 +24,16 @@ class EventSink(Protocol):
     def record_decision_batch(self, decisions: DecisionBatch, contexts: ContextBatch, X: np.ndarray,
                               eligible: np.ndarray) -> None: ...
 
-    def record_reward(self, decision_id: str, reward: float, time: float, kind: str) -> None:
-        """``kind`` is "reward" for a delivered reward, "expired" or "evicted" for a default one."""
+    def record_reward(self, decision_id: str, reward: float, time: float, kind: str,
+                      event_id: str | None = None) -> None:
+        """One reward event.
+
+        ``kind`` is "reward" when the policy learned ``reward`` from delivered rewards,
+        "expired" or "evicted" when it learned the default reward (or, for the join
+        rules "sum"/"last", what had been combined so far), and "outcome" for one
+        outcome that the rules "sum"/"last" combine and learn from when the decision
+        closes. ``event_id`` is the caller's id of the delivery, if it gave one.
+        """
 
 
 class MemorySink:
@@ -49,5 +57,6 @@ class MemorySink:
     def record_decision_batch(self, decisions, contexts, X, eligible) -> None:
         self.decisions.append((decisions, contexts, X.copy(), eligible.copy()))
 
-    def record_reward(self, decision_id, reward, time, kind) -> None:
-        self.rewards.append((decision_id, reward, time, kind))
+    def record_reward(self, decision_id, reward, time, kind, event_id=None) -> None:
+        self.rewards.append((decision_id, reward, time, kind) if event_id is None
+                            else (decision_id, reward, time, kind, event_id))

@@ -35,6 +35,8 @@ class PendingStore:
         self.propensity = np.zeros(capacity)
         self.time = np.zeros(capacity)
         self.deadline = np.zeros(capacity)
+        self.accumulated = np.zeros(capacity)  # combined reward so far (join rules "sum" and "last")
+        self.n_outcomes = np.zeros(capacity, dtype=np.int64)
         self._free = list(range(capacity - 1, -1, -1))
         self.index: OrderedDict[str, int] = OrderedDict()
 
@@ -58,6 +60,8 @@ class PendingStore:
         self.propensity[slot] = propensity
         self.time[slot] = time
         self.deadline[slot] = deadline
+        self.accumulated[slot] = 0.0
+        self.n_outcomes[slot] = 0
         self.index[decision_id] = slot
         return slot
 

@@ -183,12 +183,28 @@ def lin_ts_batch(X, theta, A_inv, eligible, v, epsilon, n_draws, rng, mu, var, c
 
 @kernel
 def refresh_action(a, A, b, A_inv, theta):
-    """Rebuild A_inv[a] and theta[a] from the sufficient statistics A[a], b[a]."""
+    """Rebuild A_inv[a] and theta[a] from A[a], b[a] through the Cholesky factor A = LLᵀ.
+
+    A⁻¹ = L⁻ᵀL⁻¹ is symmetric by construction; the factorisation fails loudly
+    (LinAlgError) if A ever stopped being positive definite.
+    """
     d = A.shape[1]
-    inv = np.linalg.inv(A[a])
+    L = np.linalg.cholesky(A[a])
+    L_inv = np.zeros((d, d))
     for i in range(d):
-        for j in range(d):
-            A_inv[a, i, j] = 0.5 * (inv[i, j] + inv[j, i])
+        L_inv[i, i] = 1.0 / L[i, i]
+        for j in range(i):
+            t = 0.0
+            for k in range(j, i):
+                t += L[i, k] * L_inv[k, j]
+            L_inv[i, j] = -t / L[i, i]
+    for i in range(d):
+        for j in range(i, d):
+            t = 0.0
+            for k in range(j, d):
+                t += L_inv[k, i] * L_inv[k, j]
+            A_inv[a, i, j] = t
+            A_inv[a, j, i] = t
     for i in range(d):
         t = 0.0
         for j in range(d):
