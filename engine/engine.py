@@ -21,6 +21,7 @@ from .errors import (
     ConfigurationError,
     DuplicateReward,
     EmptyEligibleSet,
+    InvalidFeatureValue,
     FeatureLengthMismatch,
     InvalidReward,
     LateReward,
@@ -240,6 +241,8 @@ class Engine:
         """Choose an action for ``context``; see the class docstring."""
         with self._lock:
             try:
+                if not isinstance(context, Context):
+                    raise InvalidFeatureValue("context", type(context).__name__, "must be an omnibandit Context.")
                 featuriser = self.featuriser
                 x = featuriser.transform(context, self._x)
                 eligible = featuriser.eligible(context, self._eligible)
@@ -248,10 +251,10 @@ class Engine:
                     if not eligible.any():
                         featuriser.eligible(context, self._eligible)
                         raise _budget_exhausted(context)
+                now = self._clock() if context.time is None else _check_time(context.time)
             except OmnibanditError as err:
                 self.rejected[type(err).__name__] += 1
                 raise
-            now = self._clock() if context.time is None else float(context.time)
             if self._finite_windows:
                 self._expire_due(now)
             if self.pending.full:
@@ -300,12 +303,14 @@ class Engine:
             now = self._clock() if time is None else float(time)
             if self._finite_windows:
                 self._expire_due(now)
-            if event_id is not None and event_id in self._seen_events:
-                self.counters["duplicate_deliveries"] += 1
-                return
             try:
+                if event_id is not None and not isinstance(event_id, str):
+                    raise InvalidReward("event_id", event_id, "must be a string or None.")
+                if event_id is not None and event_id in self._seen_events:
+                    self.counters["duplicate_deliveries"] += 1
+                    return
                 value = self._check_reward(self._combine_outcomes(reward, outcomes))
-                slot = self.pending.get(decision_id)
+                slot = self.pending.get(decision_id) if isinstance(decision_id, str) else None
                 if slot is None:
                     raise self._not_pending(decision_id)
                 if self.join != "first":
@@ -333,7 +338,7 @@ class Engine:
         """Close a pending decision now: it learns what it has (join "sum"/"last") or the default reward."""
         with self._lock:
             now = self._clock() if time is None else float(time)
-            if decision_id not in self.pending.index:
+            if not isinstance(decision_id, str) or decision_id not in self.pending.index:
                 err = self._not_pending(decision_id)
                 self.rejected[type(err).__name__] += 1
                 raise err
@@ -407,7 +412,7 @@ class Engine:
             with self._lock:
                 ids, values = list(decision_ids), np.asarray(rewards, dtype=np.float64).reshape(-1)
                 self._check_reward_array(values)
-                missing = [i for i in ids if i not in self.pending.index]
+                missing = [i for i in ids if not isinstance(i, str) or i not in self.pending.index]
                 if missing or len(ids) != len(values):
                     err = (self._not_pending(missing[0]) if missing else
                            FeatureLengthMismatch("rewards", values.shape, f"must have one value per id ({len(ids)})."))
@@ -430,6 +435,9 @@ class Engine:
                 if values.shape[0] != len(ids):
                     raise FeatureLengthMismatch("rewards", values.shape, f"must have one value per decision id ({len(ids)}).")
                 self._check_reward_array(values)
+                bad = next((i for i in ids if not isinstance(i, str)), None)
+                if bad is not None:
+                    raise UnknownDecision("decision_id", bad, "decision ids are strings.")
                 get = self.pending.index.get
                 slots = list(map(get, ids))
                 if None in slots:
@@ -463,7 +471,7 @@ class Engine:
             index = self.pending.index
             n = 0
             for decision_id in decision_ids:
-                if decision_id in index:
+                if isinstance(decision_id, str) and decision_id in index:
                     self.pending.pop(decision_id)
                     self._remember(decision_id, _CANCELLED)
                     n += 1
@@ -578,6 +586,8 @@ class Engine:
             seen.popitem(last=False)
 
     def _not_pending(self, decision_id) -> OmnibanditError:
+        if not isinstance(decision_id, str):
+            return UnknownDecision("decision_id", decision_id, "decision ids are strings.")
         how = self._closed.get(decision_id) if isinstance(decision_id, str) else None
         if how == _REWARDED and self.join != "first":
             return LateReward("decision_id", decision_id, "was already closed; its reward was learned and this one is not applied.")
@@ -630,6 +640,13 @@ class Engine:
                 self._close(decision_id, _EXPIRED, now)
                 n += 1
         return n
+
+
+def _check_time(value) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value):
+        raise InvalidFeatureValue("time", value, "must be a finite number of seconds.")
+    return float(value)
 
 
 def _budget_exhausted(context) -> EmptyEligibleSet:

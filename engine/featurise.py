@@ -132,10 +132,10 @@ class Featuriser:
         field before anything is written.
         """
         onehots = self._onehots
-        tp = self._tp_pos.get(context.touchpoint)
+        tp = _get(self._tp_pos, context.touchpoint)
         if tp is None:
             raise UnknownTouchpoint("touchpoint", context.touchpoint, f"known: {', '.join(self.schema.touchpoints)}.")
-        st = self._st_pos.get(context.stage)
+        st = _get(self._st_pos, context.stage)
         if st is None:
             raise UnknownStage("stage", context.stage, f"known: {', '.join(self.schema.stages)}.")
         mk = self._market_pos(context.market)
@@ -172,14 +172,18 @@ class Featuriser:
 
     def eligible(self, context, out: np.ndarray) -> np.ndarray:
         """Write the eligible mask of ``context`` (schema, then ``context.eligible``) into ``out``."""
-        tp = self.touchpoint_index.get(context.touchpoint)
-        st = self.stage_index.get(context.stage)
+        tp = _get(self.touchpoint_index, context.touchpoint)
+        st = _get(self.stage_index, context.stage)
         if tp is None or st is None:
             self.transform(context, np.empty(self.n_features))  # raises the specific error
         out[:] = self.eligibility[tp, st]
         if context.eligible is not None:
             names = [context.eligible] if isinstance(context.eligible, str) else context.eligible
-            index = list(map(self.action_index.get, names))
+            try:
+                names = list(names)
+                index = list(map(self.action_index.get, names))
+            except TypeError:
+                raise UnknownAction("eligible", context.eligible, "must be a list of action names.") from None
             if None in index:
                 bad = names[index.index(None)]
                 raise UnknownAction("eligible", bad, f"known actions: {', '.join(self.action_index)}.")
@@ -195,7 +199,7 @@ class Featuriser:
     def _market_pos(self, market) -> int:
         if market is None:
             return -1
-        pos = self._mk_pos.get(market)
+        pos = _get(self._mk_pos, market)
         if pos is None:
             raise UnknownMarket("market", market, f"known: {', '.join(self.schema.markets) or '(none declared)'}.")
         return pos
@@ -203,7 +207,7 @@ class Featuriser:
     def _identification_pos(self, mode, market) -> int:
         if mode is None:
             return -1
-        pos = self._id_pos.get(mode)
+        pos = _get(self._id_pos, mode)
         if pos is None:
             raise UnknownIdentification("identification", mode, f"known: {', '.join(self.schema.identification)}.")
         if market is not None and mode in self._forbidden.get(market, ()):
@@ -316,6 +320,14 @@ class Featuriser:
         if empty.any():
             raise EmptyEligibleSet(f"eligible[{int(np.argmax(empty))}]", "none", "row has no eligible action.")
         return X, np.ascontiguousarray(E)
+
+
+def _get(mapping: dict, key):
+    """``mapping.get(key)``, with None for an unhashable key."""
+    try:
+        return mapping.get(key)
+    except TypeError:
+        return None
 
 
 def _codes(field, values, index, n, error) -> np.ndarray:
