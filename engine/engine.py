@@ -359,6 +359,9 @@ class Engine:
                     if not E.any(axis=1).all():
                         raise _budget_exhausted(None)
                 n = X.shape[0]
+                if n > self.pending.capacity:
+                    raise FeatureLengthMismatch("contexts", n, f"a batch may hold at most pending_capacity "
+                                                               f"({self.pending.capacity}) contexts; split it.")
                 if contexts.time is None:
                     times = np.full(n, self._clock())
                 else:
@@ -370,6 +373,9 @@ class Engine:
                 raise
             if self._finite_windows:
                 self._expire_due(float(times.max()) if n else self._clock())
+            pending = self.pending
+            for _ in range(max(0, len(pending) + n - pending.capacity)):  # make room before deciding
+                self._close(pending.oldest(), _EVICTED, float(times[0]))
             P = np.empty((n, self.n_actions))
             self.policy._probabilities_batch_into(X, E, P)
             actions = np.empty(n, dtype=np.int64)
@@ -380,17 +386,10 @@ class Engine:
             self._seq += n
             prefix = self._id_prefix()
             ids = [f"{prefix}-{i}" for i in range(start, start + n)]
-            pending = self.pending
-            evicted = max(0, len(pending) + n - pending.capacity)
-            for _ in range(min(evicted, len(pending))):
-                self._close(pending.oldest(), _EVICTED, float(times[0]) if n else 0.0)
-            keep = range(max(0, n - pending.capacity), n)  # a batch larger than the store keeps its newest rows
-            for i in range(0, keep.start):
-                self._close_unstored(ids[i], int(actions[i]), X[i], float(propensities[i]))
-            for i in keep:
+            for i in range(n):
                 pending.add(ids[i], X[i], actions[i], propensities[i], times[i], deadlines[i])
             if self._finite_windows:
-                for i in keep:
+                for i in range(n):
                     if deadlines[i] < math.inf:
                         heapq.heappush(self._deadlines, (float(deadlines[i]), ids[i]))
             if self._has_budget:
@@ -513,6 +512,23 @@ class Engine:
 
         return read_snapshot(path, clock=clock, event_sink=event_sink)[0]
 
+    @classmethod
+    def recover(cls, snapshot, log, *, clock=None, event_sink=None) -> "Engine":
+        """Load ``snapshot`` and replay the event log written after it (see :mod:`omnibandit.engine.recovery`).
+
+        ``log`` is an event-log path or a :class:`MemorySink`; the snapshot's recorded
+        log offset says where its tail starts. Raises :class:`RecoveryError` when the log
+        does not follow the snapshot; never returns a half-recovered engine.
+        """
+        from .recovery import replay, tail_records
+        from .snapshot import read_snapshot
+
+        engine, offset = read_snapshot(snapshot, clock=clock, event_sink=None)
+        replay(engine, tail_records(log, offset or 0))
+        engine._generation += 1
+        engine.event_sink = event_sink
+        return engine
+
     @property
     def stats(self) -> dict[str, Any]:
         """Counters: decisions, rewards, expired, evicted, pending, and rejected calls by error."""
@@ -618,12 +634,6 @@ class Engine:
         self.counters["rewards" if how == _REWARDED else how] += 1
         if self.event_sink is not None:
             self.event_sink.record_reward(decision_id, value, now, "reward" if how == _REWARDED else how)
-
-    def _close_unstored(self, decision_id: str, action: int, x: np.ndarray, propensity: float) -> None:
-        self.policy._update(x, action, self.default_reward, propensity)
-        self.policy.version_[0] += 1
-        self._remember(decision_id, _EVICTED)
-        self.counters[_EVICTED] += 1
 
     def _remember(self, decision_id: str, how: str) -> None:
         closed = self._closed
