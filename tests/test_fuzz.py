@@ -41,6 +41,19 @@ contexts = st.builds(
     eligible=st.one_of(st.none(), st.lists(names(list(SCHEMA.action_names)), max_size=3), garbage),
     time=st.one_of(st.none(), st.floats(0, 1000), garbage),
 )
+valid_features = st.fixed_dictionaries({}, optional={
+    "spend_90d": st.floats(0, 5000), "visits_90d": st.integers(0, 90), "satisfaction": st.floats(1, 5),
+    "segment": st.sampled_from(["new", "returning", "loyal", "lapsed", "vip"])})
+valid_contexts = st.builds(
+    Context,
+    touchpoint=st.sampled_from(SCHEMA.touchpoints),
+    stage=st.sampled_from(SCHEMA.stages),
+    customer_id=st.one_of(st.none(), st.just("c-1")),
+    features=valid_features,
+    market=st.sampled_from([None, "uk", "de"]),
+    identification=st.sampled_from([None, "anonymous", "loyalty_card"]),
+    eligible=st.one_of(st.none(), st.lists(st.sampled_from(SCHEMA.action_names), min_size=1, max_size=3)),
+)
 reward_values = st.one_of(st.floats(-10, 110), st.floats(allow_nan=True, allow_infinity=True), garbage)
 
 
@@ -63,8 +76,9 @@ class EngineMachine(RuleBasedStateMachine):
         FUZZ_STATS["calls"] += 1
         try:
             result = fn()
-        except OmnibanditError:
+        except OmnibanditError as err:
             FUZZ_STATS[f"rejected:{kind}"] += 1
+            FUZZ_STATS[f"error:{kind}:{type(err).__name__}"] += 1
             after = snapshot(self.engine)
             for key in before:
                 if key == "policy":
@@ -78,20 +92,31 @@ class EngineMachine(RuleBasedStateMachine):
         FUZZ_STATS[f"accepted:{kind}"] += 1
         return result
 
-    @rule(context=st.one_of(contexts, garbage))
+    @rule(context=valid_contexts)
     def decide(self, context):
+        self._decide(context)
+
+    @rule(context=st.one_of(contexts, garbage))
+    def decide_fuzzy(self, context):
+        self._decide(context)
+
+    def _decide(self, context):
         d = self._call("decide", lambda: self.engine.decide(context))
         if d is not None:
             assert abs(d.probabilities.sum() - 1) < 1e-9 and d.propensity > 0
             assert d.probabilities[d.action_index] == d.propensity
             self.ids.append(d.decision_id)
 
-    @rule(data=st.data(), value=reward_values, event=st.one_of(st.none(), st.sampled_from(["e1", "e2", "e3"])))
+    @precondition(lambda self: self.ids)
+    @rule(data=st.data(), value=st.floats(0, 1), event=st.one_of(st.none(), st.sampled_from(["e1", "e2", "e3"])))
     def reward(self, data, value, event):
-        if self.beta and isinstance(value, float) and np.isfinite(value):
-            value = min(max(value, 0.0), 1.0) if data.draw(st.booleans()) else value
-        decision_id = data.draw(st.one_of(st.sampled_from(self.ids), garbage) if self.ids else garbage)
+        decision_id = data.draw(st.sampled_from(self.ids))
         self._call("reward", lambda: self.engine.reward(decision_id, value, event_id=event))
+
+    @rule(data=st.data(), value=reward_values, event=st.one_of(st.none(), st.text(max_size=3), garbage))
+    def reward_fuzzy(self, data, value, event):
+        decision_id = data.draw(st.one_of(st.sampled_from(self.ids), garbage) if self.ids else garbage)
+        self._call("reward_fuzzy", lambda: self.engine.reward(decision_id, value, event_id=event))
 
     @rule(data=st.data(), outcomes=st.one_of(st.dictionaries(st.sampled_from(["trip", "basket", "bogus"]), reward_values,
                                                              max_size=2), garbage))
@@ -101,9 +126,10 @@ class EngineMachine(RuleBasedStateMachine):
 
     @rule(n=st.integers(1, 5), data=st.data())
     def decide_batch(self, n, data):
-        tps = data.draw(st.lists(st.sampled_from(list(SCHEMA.touchpoints) + ["kiosk"]), min_size=n, max_size=n))
-        feats = data.draw(st.lists(st.lists(st.one_of(st.floats(-1, 6000), st.just(float("nan"))), min_size=3, max_size=3),
-                                   min_size=n, max_size=n))
+        tps = data.draw(st.lists(st.sampled_from(list(SCHEMA.touchpoints) * 5 + ["kiosk"]), min_size=n, max_size=n))
+        row = st.tuples(st.floats(0, 5000), st.floats(0, 90), st.floats(1, 5))
+        bad_row = st.tuples(st.floats(-1, 6000), st.just(float("nan")), st.floats(allow_nan=True))
+        feats = data.draw(st.lists(st.one_of(row, row, row, row, bad_row), min_size=n, max_size=n))
         batch = ContextBatch(touchpoint=np.array(tps), stage="in_visit", features=np.array(feats))
         result = self._call("decide_batch", lambda: self.engine.decide_batch(batch))
         if result is not None:
