@@ -101,12 +101,13 @@ def egreedy_row(x, theta, eligible, epsilon, mu, out):
 
 
 @kernel
-def thompson_from_moments(mu, sd, eligible, epsilon, n_draws, rng, counts, contenders, out):
+def thompson_from_moments(mu, sd, eligible, epsilon, n_draws, max_scores, rng, counts, contenders, out):
     """Probabilities of a Thompson draw from independent N(mu[k], sd[k]²) scores.
 
-    ``out[k]`` = (1-ε)·(share of ``n_draws`` draws won by k) + ε/K_eligible. Sampling
-    from ``out`` is distributed exactly as Thompson sampling mixed with a uniform
-    floor, and the logged propensity is the exact probability given the draws.
+    ``out[k]`` = (1-ε)·(share of M draws won by k) + ε/K_eligible, with
+    M = min(n_draws, max_scores // contenders) (at least 1). Sampling from ``out`` is
+    distributed exactly as Thompson sampling mixed with a uniform floor, and the
+    logged propensity is the exact probability given the draws.
     """
     n_actions = mu.shape[0]
     n_eligible = 0
@@ -130,6 +131,7 @@ def thompson_from_moments(mu, sd, eligible, epsilon, n_draws, rng, counts, conte
     elif n_cont == 1:
         counts[contenders[0]] = n_draws
     else:
+        n_draws = max(1, min(n_draws, max_scores // n_cont))
         spare = 0.0
         have_spare = False
         for _ in range(n_draws):
@@ -155,12 +157,12 @@ def thompson_from_moments(mu, sd, eligible, epsilon, n_draws, rng, counts, conte
 
 
 @kernel
-def lin_ts_row(x, theta, A_inv, eligible, v, epsilon, n_draws, rng, mu, var, counts, contenders, out):
+def lin_ts_row(x, theta, A_inv, eligible, v, epsilon, n_draws, max_scores, rng, mu, var, counts, contenders, out):
     linear_moments(x, theta, A_inv, eligible, mu, var)
     for k in range(mu.shape[0]):
         if eligible[k]:
             var[k] = v * np.sqrt(var[k])
-    thompson_from_moments(mu, var, eligible, epsilon, n_draws, rng, counts, contenders, out)
+    thompson_from_moments(mu, var, eligible, epsilon, n_draws, max_scores, rng, counts, contenders, out)
 
 
 @kernel
@@ -176,9 +178,10 @@ def egreedy_batch(X, theta, eligible, epsilon, mu, out):
 
 
 @kernel
-def lin_ts_batch(X, theta, A_inv, eligible, v, epsilon, n_draws, rng, mu, var, counts, contenders, out):
+def lin_ts_batch(X, theta, A_inv, eligible, v, epsilon, n_draws, max_scores, rng, mu, var, counts, contenders, out):
     for n in range(X.shape[0]):
-        lin_ts_row(X[n], theta, A_inv, eligible[n], v, epsilon, n_draws, rng, mu, var, counts, contenders, out[n])
+        lin_ts_row(X[n], theta, A_inv, eligible[n], v, epsilon, n_draws, max_scores, rng, mu, var, counts,
+                   contenders, out[n])
 
 
 @kernel

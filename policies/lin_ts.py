@@ -21,15 +21,22 @@ class LinTSParams(LinearParams):
         Posterior scale: θ_k ~ N(θ̂_k, v²A_k⁻¹). ≥ 0.
     n_draws : int
         M, the Thompson draws per decision used to form the probability vector. ≥ 1.
+    max_scores : int
+        At most this many sampled scores per decision: with many contending actions
+        the draws are reduced to ``max_scores // contenders`` (at least 1), which
+        bounds latency at large K; the propensity stays exact given the draws, with a
+        coarser resolution. ≥ 1.
     """
 
     v: float = 0.3
     n_draws: int = 64
+    max_scores: int = 16384
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_float("v", self.v, low=0.0)
         check_int("n_draws", self.n_draws, low=1)
+        check_int("max_scores", self.max_scores, low=1)
 
 
 class LinearThompsonSampling(LinearPolicy):
@@ -41,7 +48,7 @@ class LinearThompsonSampling(LinearPolicy):
     (1-ε)·wins/M + ε/K_eligible. Sampling an action from that vector is distributed
     exactly as Thompson sampling (with the floor), and the logged propensity is the
     exact probability of the action given the draws. Actions that cannot win by 5
-    standard deviations are skipped.
+    standard deviations are skipped, and ``max_scores`` caps M × contenders.
 
     References
     ----------
@@ -72,10 +79,10 @@ class LinearThompsonSampling(LinearPolicy):
 
     def _probabilities_into(self, x, eligible, out) -> None:
         p = self.params
-        K.lin_ts_row(x, self.theta_, self.A_inv_, eligible, p.v, p.epsilon, p.n_draws, self.rng_state_,
+        K.lin_ts_row(x, self.theta_, self.A_inv_, eligible, p.v, p.epsilon, p.n_draws, p.max_scores, self.rng_state_,
                      self._mu, self._var, self._counts, self._contenders, out)
 
     def _probabilities_batch_into(self, X, eligible, out) -> None:
         p = self.params
-        K.lin_ts_batch(X, self.theta_, self.A_inv_, eligible, p.v, p.epsilon, p.n_draws, self.rng_state_,
+        K.lin_ts_batch(X, self.theta_, self.A_inv_, eligible, p.v, p.epsilon, p.n_draws, p.max_scores, self.rng_state_,
                        self._mu, self._var, self._counts, self._contenders, out)

@@ -167,3 +167,16 @@ def test_rng_streams_are_uniform_normal_and_gamma():
 def test_same_seed_same_rng_state_different_seed_different():
     assert (_rng.seed_state(1) == _rng.seed_state(1)).all()
     assert not (_rng.seed_state(1) == _rng.seed_state(2)).all()
+
+
+def test_max_scores_caps_the_thompson_draws_per_decision():
+    k = 100
+    policy = LinearThompsonSampling(n_actions=k, n_features=2, n_draws=64, max_scores=200, epsilon=0.1, seed=0)
+    p = policy.probabilities(np.array([1.0, 0.0]))  # untrained: all 100 actions contend, so M = 200 // 100 = 2
+    greedy = (p - 0.1 / k) / 0.9
+    np.testing.assert_allclose(np.sort(np.unique(greedy.round(12))), [0.0, 0.5] if greedy.max() < 0.9 else [0.0, 1.0])
+    assert p.sum() == pytest.approx(1.0)
+    uncapped = LinearThompsonSampling(n_actions=k, n_features=2, n_draws=64, epsilon=0.1, seed=0)
+    wins = (uncapped.probabilities(np.array([1.0, 0.0])) - 0.1 / k) / 0.9 * 64
+    np.testing.assert_allclose(wins, wins.round(), atol=1e-9)  # 64 draws: counts are whole numbers of 1/64
+    assert wins.sum() == pytest.approx(64)
