@@ -151,6 +151,8 @@ class Engine:
         self._closed_capacity = max(1024, pending_capacity)
         self._deadlines: list[tuple[float, str]] = []
         self.event_sink = event_sink
+        if event_sink is not None and hasattr(event_sink, "bind_schema"):
+            event_sink.bind_schema(schema)
         if join not in JOIN_RULES:
             raise ConfigurationError("join", join, f"must be one of {', '.join(JOIN_RULES)}.")
         self.join = join
@@ -524,9 +526,11 @@ class Engine:
         from .snapshot import read_snapshot
 
         engine, offset = read_snapshot(snapshot, clock=clock, event_sink=None)
-        replay(engine, tail_records(log, offset or 0))
+        replay(engine, tail_records(log, offset or 0, engine.schema.action_names))
         engine._generation += 1
         engine.event_sink = event_sink
+        if event_sink is not None and hasattr(event_sink, "bind_schema"):
+            event_sink.bind_schema(engine.schema)
         return engine
 
     @property

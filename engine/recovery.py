@@ -122,10 +122,10 @@ def _sequence_number(decision_id: str) -> int:
         return 0
 
 
-def tail_records(log, offset: int):
+def tail_records(log, offset: int, action_names=None):
     """Recovery records of ``log`` (a :class:`MemorySink` or an event-log path) from ``offset``."""
     if hasattr(log, "records"):
         return log.records(offset)
     from .eventlog import recovery_records
 
-    return recovery_records(log, offset)
+    return recovery_records(log, offset, action_names)
