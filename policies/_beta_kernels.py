@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._linear_kernels import PRUNE_SD
+from ._thompson_kernels import select_contenders, wins_to_probabilities
 from ._numba import kernel
 from ._rng import gamma
 
@@ -22,28 +22,15 @@ def group_of(x, group_start, group_stop):
 
 
 @kernel
-def beta_row(x, alpha, beta, group_start, group_stop, eligible, epsilon, n_draws, rng, counts, contenders, out):
+def beta_row(x, alpha, beta, group_start, group_stop, eligible, epsilon, n_draws, rng, mean, sd, counts, contenders,
+             out):
     g = group_of(x, group_start, group_stop)
-    n_actions = alpha.shape[1]
-    n_eligible = 0
-    lower = -np.inf
-    for k in range(n_actions):
+    for k in range(alpha.shape[1]):
         counts[k] = 0.0
-        if eligible[k]:
-            n_eligible += 1
-            a, b = alpha[g, k], beta[g, k]
-            sd = np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0)))
-            lo = a / (a + b) - PRUNE_SD * sd
-            if lo > lower:
-                lower = lo
-    n_cont = 0
-    for k in range(n_actions):
-        if eligible[k]:
-            a, b = alpha[g, k], beta[g, k]
-            sd = np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0)))
-            if a / (a + b) + PRUNE_SD * sd >= lower:
-                contenders[n_cont] = k
-                n_cont += 1
+        a, b = alpha[g, k], beta[g, k]
+        mean[k] = a / (a + b)
+        sd[k] = np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0)))
+    n_cont, n_eligible = select_contenders(mean, sd, eligible, contenders)
     if n_cont == 1:
         counts[contenders[0]] = n_draws
     else:
@@ -59,16 +46,14 @@ def beta_row(x, alpha, beta, group_start, group_stop, eligible, epsilon, n_draws
                     best = s
                     arg = k
             counts[arg] += 1.0
-    floor = epsilon / n_eligible
-    scale = (1.0 - epsilon) / n_draws
-    for k in range(n_actions):
-        out[k] = floor + scale * counts[k] if eligible[k] else 0.0
+    wins_to_probabilities(counts, eligible, n_eligible, epsilon, n_draws, out)
 
 
 @kernel
-def beta_batch(X, alpha, beta, group_start, group_stop, eligible, epsilon, n_draws, rng, counts, contenders, out):
+def beta_batch(X, alpha, beta, group_start, group_stop, eligible, epsilon, n_draws, rng, mean, sd, counts,
+               contenders, out):
     for n in range(X.shape[0]):
-        beta_row(X[n], alpha, beta, group_start, group_stop, eligible[n], epsilon, n_draws, rng, counts,
+        beta_row(X[n], alpha, beta, group_start, group_stop, eligible[n], epsilon, n_draws, rng, mean, sd, counts,
                  contenders, out[n])
 
 

@@ -13,11 +13,7 @@ import numpy as np
 
 from ._numba import kernel
 from ._rng import normal_pair
-
-# An action whose score upper bound (mean + PRUNE_SD sd) is below another action's
-# lower bound (mean - PRUNE_SD sd) wins a Thompson draw with probability < 6e-7:
-# it is left out of the draws (its probability is then exactly the floor).
-PRUNE_SD = 5.0
+from ._thompson_kernels import select_contenders, wins_to_probabilities
 
 
 @kernel
@@ -35,13 +31,10 @@ def linear_means(x, theta, eligible, mu):
 @kernel
 def linear_moments(x, theta, A_inv, eligible, mu, var):
     """mu[k] = θ_kᵀx and var[k] = xᵀA_k⁻¹x for eligible k."""
+    linear_means(x, theta, eligible, mu)
     n_actions, d = theta.shape
     for k in range(n_actions):
         if eligible[k]:
-            m = 0.0
-            for i in range(d):
-                m += theta[k, i] * x[i]
-            mu[k] = m
             q = 0.0
             for i in range(d):
                 row = 0.0
@@ -110,20 +103,9 @@ def thompson_from_moments(mu, sd, eligible, epsilon, n_draws, max_scores, rng, c
     logged propensity is the exact probability given the draws.
     """
     n_actions = mu.shape[0]
-    n_eligible = 0
-    lower = -np.inf
     for k in range(n_actions):
         counts[k] = 0.0
-        if eligible[k]:
-            n_eligible += 1
-            lo = mu[k] - PRUNE_SD * sd[k]
-            if lo > lower:
-                lower = lo
-    n_cont = 0
-    for k in range(n_actions):
-        if eligible[k] and mu[k] + PRUNE_SD * sd[k] >= lower:
-            contenders[n_cont] = k
-            n_cont += 1
+    n_cont, n_eligible = select_contenders(mu, sd, eligible, contenders)
     if n_cont == 0:  # not comparable: fall back to uniform over eligible
         for k in range(n_actions):
             if eligible[k]:
@@ -150,10 +132,7 @@ def thompson_from_moments(mu, sd, eligible, epsilon, n_draws, max_scores, rng, c
                     best = s
                     arg = k
             counts[arg] += 1.0
-    floor = epsilon / n_eligible
-    scale = (1.0 - epsilon) / n_draws
-    for k in range(n_actions):
-        out[k] = floor + scale * counts[k] if eligible[k] else 0.0
+    wins_to_probabilities(counts, eligible, n_eligible, epsilon, n_draws, out)
 
 
 @kernel

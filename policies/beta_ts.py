@@ -81,6 +81,8 @@ class BetaThompsonSampling(Policy):
         self.alpha_ = np.full((n_groups, self.n_actions), p.prior_alpha)
         self.beta_ = np.full((n_groups, self.n_actions), p.prior_beta)
         self._counts = np.zeros(self.n_actions)
+        self._mean = np.zeros(self.n_actions)
+        self._sd = np.zeros(self.n_actions)
         self._contenders = np.zeros(self.n_actions, dtype=np.int64)
         self._one = (np.zeros((1, self.n_features)), np.zeros(1, dtype=np.int64), np.zeros(1))
 
@@ -94,12 +96,12 @@ class BetaThompsonSampling(Policy):
     def _probabilities_into(self, x, eligible, out) -> None:
         p = self.params
         K.beta_row(x, self.alpha_, self.beta_, p.group_start, p.group_stop, eligible, p.epsilon, p.n_draws,
-                   self.rng_state_, self._counts, self._contenders, out)
+                   self.rng_state_, self._mean, self._sd, self._counts, self._contenders, out)
 
     def _probabilities_batch_into(self, X, eligible, out) -> None:
         p = self.params
         K.beta_batch(X, self.alpha_, self.beta_, p.group_start, p.group_stop, eligible, p.epsilon, p.n_draws,
-                     self.rng_state_, self._counts, self._contenders, out)
+                     self.rng_state_, self._mean, self._sd, self._counts, self._contenders, out)
 
     def _update(self, x, action, reward, propensity) -> None:
         X, a, r = self._one

@@ -13,6 +13,7 @@ from test_engine import ctx, make_engine
 @pytest.mark.parametrize("policy", ["linucb", "lin_ts"])
 def test_eight_threads_decide_and_reward_consistently(policy):
     engine = make_engine(policy=policy, pending_capacity=100_000)
+    engine.warmup()  # as a service does before it reports ready: no thread waits on a compile
     errors, accepted, decided = [], [0] * 8, [0] * 8
     stop = time.monotonic() + 2.0
 
