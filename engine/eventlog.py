@@ -7,6 +7,9 @@ Attach it as the engine's event sink and every decision and reward becomes one l
 
 Schema version 1 (every line has ``"v": 1`` and ``"type"``):
 
+``schema``
+    written when an engine attaches the log: ``actions`` (names in index order),
+    ``features`` (names of the columns of ``x``), ``touchpoints``, ``stages``.
 ``decision``
     ``decision_id``, ``time``, ``touchpoint``, ``stage``, ``market``,
     ``identification``, ``customer_id`` (null when anonymous), ``features`` (the
@@ -48,7 +51,7 @@ Examples
 >>> engine = Engine.for_policy(schema, "linucb", seed=1, event_sink=log)
 >>> engine.reward(engine.decide(Context("web", "in_visit")).decision_id, 1.0)
 >>> [json.loads(line)["type"] for line in open(path)]
-['decision', 'reward']
+['schema', 'decision', 'reward']
 >>> log.close()
 """
 
@@ -159,9 +162,14 @@ class EventLogWriter:
                       "time": time, "kind": kind, "event_id": event_id})
 
     def bind_schema(self, schema) -> None:
-        """Called by the engine the sink is attached to: learn the action names."""
+        """Called by the engine the sink is attached to: learn the names and write a ``schema`` line."""
+        from .featurise import Featuriser
+
         if self.action_names is None:
             self.action_names = list(schema.action_names)
+        self._append({"v": SCHEMA_VERSION, "type": "schema", "actions": list(schema.action_names),
+                      "features": list(Featuriser(schema).names), "touchpoints": list(schema.touchpoints),
+                      "stages": list(schema.stages)})
 
     # ------------------------------------------------------------------ control
     def flush(self) -> None:
@@ -297,6 +305,8 @@ def recovery_records(path, offset: int = 0, action_names=None):
                     yield DecisionRecord(event["decision_id"], float(event["time"]),
                                          np.asarray(event["x"], dtype=np.float64), eligible,
                                          int(event["action_index"]), float(event["propensity"]))
+                elif event["type"] == "schema":
+                    continue
                 elif event["type"] == "reward":
                     yield RewardRecord(event["decision_id"], float(event["reward"]), float(event["time"]),
                                        event["kind"], event.get("event_id"))

@@ -20,12 +20,13 @@ def test_fsync_mode_writes_every_event_before_the_call_returns(tmp_path):
     log = EventLogWriter(tmp_path / "e.jsonl", durability="fsync")
     engine = Engine.for_policy(SCHEMA, "linucb", seed=0, clock=FakeClock(), event_sink=log)
     d = engine.decide(ctx())
-    assert [e["type"] for e in lines(tmp_path / "e.jsonl")] == ["decision"]
+    assert [e["type"] for e in lines(tmp_path / "e.jsonl")] == ["schema", "decision"]
+    assert lines(tmp_path / "e.jsonl")[0]["actions"] == list(SCHEMA.action_names)
     engine.reward(d.decision_id, 3.0, event_id="abc")
     event = lines(tmp_path / "e.jsonl")[-1]
     assert event == {"v": 1, "type": "reward", "decision_id": d.decision_id, "reward": 3.0, "time": 0.0,
                      "kind": "reward", "event_id": "abc"}
-    logged = lines(tmp_path / "e.jsonl")[0]
+    logged = lines(tmp_path / "e.jsonl")[1]
     assert logged["probabilities"] == d.probabilities.tolist() and logged["action"] == d.action
     assert logged["features"]["segment"] == "loyal" and logged["touchpoint"] == "mobile_app"
     assert set(logged["eligible"]) == {"nothing", "app_coupon", "basket_offer"}
@@ -34,7 +35,7 @@ def test_fsync_mode_writes_every_event_before_the_call_returns(tmp_path):
 def test_batch_mode_bounds_what_is_unwritten_by_count_and_time(tmp_path):
     log = EventLogWriter(tmp_path / "e.jsonl", durability="batch", batch_events=10, batch_ms=100)
     engine = Engine.for_policy(SCHEMA, "linucb", seed=0, clock=FakeClock(), event_sink=log)
-    for _ in range(9):
+    for _ in range(8):                                # + the schema line: 9 events waiting
         engine.decide(ctx())
     assert lines(tmp_path / "e.jsonl") == []          # 9 < 10 waiting, younger than 100 ms
     engine.decide(ctx())
@@ -56,7 +57,7 @@ def test_a_torn_last_line_is_cut_off_when_the_log_is_reopened(tmp_path):
     assert len(list(recovery_records(path, 0, SCHEMA.action_names))) == 1  # the reader ignores it too
     reopened = EventLogWriter(path, durability="fsync")
     assert reopened.repaired_bytes == len(b'{"v":1,"type":"decision","decis')
-    assert path.read_bytes().endswith(b"}\n") and len(lines(path)) == 1
+    assert path.read_bytes().endswith(b"}\n") and len(lines(path)) == 2
     reopened.close()
 
 
