@@ -91,7 +91,9 @@ class ContextBatch:
     of integer codes (positions in the schema). ``features`` is (n, n_numeric) raw
     values in schema order, with ``missing`` (n, n_numeric) marking absent ones;
     ``categorical`` maps a categorical feature to its n values; ``eligible`` (n, K)
-    narrows the schema's eligible sets; ``time`` is (n,) engine times.
+    narrows the schema's eligible sets; ``time`` is (n,) engine times. ``X`` (n, d)
+    gives already featurised vectors (e.g. replayed from a log written with the same
+    schema): featurisation is skipped and ``eligible`` (or every action) applies.
 
     Examples
     --------
@@ -110,8 +112,11 @@ class ContextBatch:
     eligible: np.ndarray | None = None
     customer_id: Sequence[str | None] | None = None
     time: np.ndarray | None = None
+    X: np.ndarray | None = None
 
     def __len__(self) -> int:
+        if self.X is not None:
+            return int(np.shape(self.X)[0])
         return int(np.asarray(self.touchpoint).reshape(-1).shape[0])
 
 

@@ -253,12 +253,30 @@ class Featuriser:
         raise FeatureOutOfRange(name, value, f"must be in [{self._low[i]}, {self._high[i]}] as the schema declares.")
 
     # ------------------------------------------------------------------ batches
+    def _prefeaturised(self, batch, n: int) -> tuple[np.ndarray, np.ndarray]:
+        X = np.ascontiguousarray(batch.X, dtype=np.float64)
+        if X.shape != (n, self.n_features):
+            raise FeatureLengthMismatch("X", X.shape, f"must be (n, {self.n_features}) for this schema.")
+        if not np.isfinite(X).all():
+            row = int(np.argmin(np.isfinite(X).all(axis=1)))
+            raise InvalidFeatureValue(f"X[{row}]", "non-finite", "must be finite.")
+        E = (np.ones((n, self.eligibility.shape[2]), dtype=np.bool_) if batch.eligible is None
+             else np.ascontiguousarray(batch.eligible, dtype=np.bool_))
+        if E.shape != (n, self.eligibility.shape[2]):
+            raise FeatureLengthMismatch("eligible", E.shape, f"must be ({n}, {self.eligibility.shape[2]}).")
+        empty = ~E.any(axis=1)
+        if empty.any():
+            raise EmptyEligibleSet(f"eligible[{int(np.argmax(empty))}]", "none", "row has no eligible action.")
+        return X, E
+
     def transform_batch(self, batch) -> tuple[np.ndarray, np.ndarray]:
         """Feature matrix (n, d) and eligible mask (n, K) of a :class:`ContextBatch`.
 
         Every row is validated first; the first bad row raises with its index.
         """
         n = len(batch)
+        if batch.X is not None:
+            return self._prefeaturised(batch, n)
         tp = _codes("touchpoint", batch.touchpoint, self.touchpoint_index, n, UnknownTouchpoint)
         st = _codes("stage", batch.stage, self.stage_index, n, UnknownStage)
         mk = _codes("market", batch.market, self.market_index, n, UnknownMarket) if batch.market is not None else None
