@@ -27,17 +27,32 @@ POLICIES: dict[str, type[Policy]] = {
 }
 
 
+def _vw_policy() -> type[Policy]:
+    from .vw import VWPolicy  # imports vowpalwabbit only when asked for
+
+    return VWPolicy
+
+
+#: Policies whose module is imported on first use.
+LAZY_POLICIES = {"vw": _vw_policy}
+
+
+def policy_class(name: str) -> type[Policy]:
+    """The class registered as ``name`` (``POLICIES`` or a lazily imported one)."""
+    if name in POLICIES:
+        return POLICIES[name]
+    if name in LAZY_POLICIES:
+        return LAZY_POLICIES[name]()
+    raise ConfigurationError("policy", name, f"known policies: {', '.join(sorted([*POLICIES, *LAZY_POLICIES]))}.")
+
+
 def make_policy(name: str, *, n_actions: int, n_features: int, seed=None, **params) -> Policy:
     """Build the policy registered as ``name`` with hyperparameters ``params``."""
-    try:
-        cls = POLICIES[name]
-    except KeyError:
-        raise ConfigurationError("policy", name, f"known policies: {', '.join(sorted(POLICIES))}.") from None
-    return cls(n_actions=n_actions, n_features=n_features, seed=seed, **params)
+    return policy_class(name)(n_actions=n_actions, n_features=n_features, seed=seed, **params)
 
 
 __all__ = [
-    "POLICIES", "make_policy", "Policy", "PolicyParams", "LinearPolicy", "LinearParams",
+    "POLICIES", "LAZY_POLICIES", "policy_class", "make_policy", "Policy", "PolicyParams", "LinearPolicy", "LinearParams",
     "LinUCB", "LinUCBParams", "LinearThompsonSampling", "LinTSParams", "EpsilonGreedy",
     "EpsilonGreedyParams", "BetaThompsonSampling", "BetaTSParams", "Uniform", "Fixed", "FixedParams",
 ]

@@ -21,7 +21,7 @@ from omnibandit.engine.errors import (
 from omnibandit.policies import POLICIES, LinearPolicy, LinUCB, make_policy
 
 K, D = 4, 3
-NAMES = sorted(POLICIES)
+NAMES = sorted([*POLICIES, "vw"])
 
 
 def trained(name, seed=0, n=12):
@@ -35,12 +35,22 @@ def states_equal(a, b):
     return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
+PROBES = np.random.default_rng(123).normal(size=(8, D))
+
+
+def behave_alike(p, q):
+    """Same outputs on probe contexts (VW's model bytes carry bookkeeping that differs after a restore)."""
+    if p.name != "vw":
+        return states_equal(p.get_state(), q.get_state())
+    return np.array_equal(p.probabilities_batch(PROBES), q.probabilities_batch(PROBES)) and p.version == q.version
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_clone_has_same_params_and_fresh_state(name):
     policy = trained(name)
     clone = policy.clone()
     assert clone.params == policy.params and type(clone) is type(policy)
-    assert states_equal(clone.get_state(), make_policy(name, n_actions=K, n_features=D, seed=0).get_state())
+    assert behave_alike(clone, make_policy(name, n_actions=K, n_features=D, seed=0))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -54,7 +64,7 @@ def test_state_round_trip_continues_identically(name):
         np.testing.assert_array_equal(policy.probabilities(x), restored.probabilities(x))
         policy.update(x, 1, 0.5)
         restored.update(x, 1, 0.5)
-    assert states_equal(policy.get_state(), restored.get_state())
+    assert behave_alike(policy, restored)
     assert restored.version == policy.version == 15
 
 
@@ -133,10 +143,10 @@ def test_beta_ts_rejects_rewards_outside_unit_interval_and_changes_nothing():
 def test_policies_pickle(name):
     policy = trained(name)
     copy = pickle.loads(pickle.dumps(policy))
-    assert states_equal(policy.get_state(), copy.get_state())
+    assert behave_alike(policy, copy)
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if issubclass(POLICIES[n], LinearPolicy)])
+@pytest.mark.parametrize("name", [n for n in POLICIES if issubclass(POLICIES[n], LinearPolicy)])
 @given(data=st.data())
 def test_replica_deltas_merge_exactly(name, data):
     n = data.draw(st.integers(0, 30))

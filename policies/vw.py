@@ -1,0 +1,192 @@
+"""Vowpal Wabbit's contextual bandit (``--cb_explore_adf``) behind the omnibandit policy interface.
+
+Each decision is a multi-line ADF example: a shared line with the context features
+(namespace ``s``) and one line per eligible action (namespace ``a``, the action's
+index), with the interaction ``-q sa`` so every action gets its own linear model (the
+counterpart of disjoint LinUCB). VW learns costs, so cost = -reward, labelled with the
+logged propensity. Lines are built from pre-formatted pieces (feature names and action
+lines are formatted once); VW's parser turns them into examples.
+
+References
+----------
+Bietti, Agarwal & Langford (2021). A contextual bandit bake-off. JMLR.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+
+import numpy as np
+
+from omnibandit.engine.errors import ConfigurationError
+
+from ._validation import check_float, check_int
+from .base import Policy, PolicyParams
+
+__all__ = ["VWPolicy", "VWParams"]
+
+_EXPLORATION = ("epsilon", "squarecb", "bag", "cover")
+
+
+@dataclasses.dataclass(frozen=True)
+class VWParams(PolicyParams):
+    """Hyperparameters of :class:`VWPolicy`.
+
+    Attributes
+    ----------
+    exploration : {"epsilon", "squarecb", "bag", "cover"}
+    epsilon : float
+        ε for "epsilon", "bag" and "cover" (VW's ``--epsilon``).
+    gamma_scale : float
+        "squarecb"'s γ scale.
+    bag : int
+        Policies in the bag ("bag").
+    cover : int
+        Policies in the cover ("cover").
+    learning_rate : float
+        VW's ``-l``.
+    interactions : bool
+        Add ``-q sa`` (context × action): per-action linear models.
+    """
+
+    exploration: str = "epsilon"
+    epsilon: float = 0.05
+    gamma_scale: float = 10.0
+    bag: int = 5
+    cover: int = 3
+    learning_rate: float = 0.5
+    interactions: bool = True
+
+    def __post_init__(self) -> None:
+        if self.exploration not in _EXPLORATION:
+            raise ConfigurationError("exploration", self.exploration, f"must be one of {', '.join(_EXPLORATION)}.")
+        check_float("epsilon", self.epsilon, low=0.0, high=1.0)
+        check_float("gamma_scale", self.gamma_scale, low=0.0, low_open=True)
+        check_int("bag", self.bag, low=1)
+        check_int("cover", self.cover, low=1)
+        check_float("learning_rate", self.learning_rate, low=0.0, low_open=True)
+
+    def flags(self, seed: int) -> str:
+        # --save_resume: a saved model keeps the adaptive update state, so a restored
+        # policy learns exactly as the saved one would have
+        flags = ["--cb_explore_adf", "--quiet", "--save_resume", f"--random_seed {seed}", f"-l {self.learning_rate}"]
+        if self.interactions:
+            flags.append("-q sa")
+        if self.exploration == "epsilon":
+            flags.append(f"--epsilon {self.epsilon}")
+        elif self.exploration == "squarecb":
+            flags.append(f"--squarecb --gamma_scale {self.gamma_scale}")
+        elif self.exploration == "bag":
+            flags.append(f"--bag {self.bag} --epsilon {self.epsilon}")
+        else:
+            flags.append(f"--cover {self.cover} --epsilon {self.epsilon}")
+        return " ".join(flags)
+
+
+class VWPolicy(Policy):
+    """``vw --cb_explore_adf`` as an omnibandit policy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> policy = VWPolicy(n_actions=3, n_features=2, epsilon=0.1, seed=1)
+    >>> x = np.array([1.0, 0.5])
+    >>> for _ in range(20):
+    ...     policy.update(x, 1, 1.0, propensity=0.5)
+    >>> p = policy.probabilities(x)
+    >>> int(np.argmax(p)), round(float(p.sum()), 9)
+    (1, 1.0)
+    """
+
+    name = "vw"
+    Params = VWParams
+
+    def _allocate(self) -> None:
+        import vowpalwabbit
+
+        self._vw = vowpalwabbit
+        self._label_type = vowpalwabbit.LabelType.CONTEXTUAL_BANDIT
+        self._vw_seed = int(np.random.SeedSequence(self.seed if isinstance(self.seed, int) else None)
+                            .generate_state(1)[0] % (2**31))
+        self._ws = vowpalwabbit.Workspace(self.params.flags(self._vw_seed))
+        self._names = [f"x{i}:" for i in range(self.n_features)]
+        self._action_lines = [f"|a a{k}" for k in range(self.n_actions)]
+
+    def _lines(self, x, eligible, label=None):
+        shared = "shared |s " + " ".join(map("".join, zip(self._names, map(repr, x.tolist()))))
+        index = np.flatnonzero(eligible)
+        lines = [shared]
+        for k in index.tolist():
+            if label is not None and k == label[0]:
+                lines.append(f"0:{-label[1]}:{label[2]} " + self._action_lines[k])
+            else:
+                lines.append(self._action_lines[k])
+        return lines, index
+
+    def _probabilities_into(self, x, eligible, out) -> None:
+        lines, index = self._lines(x, eligible)
+        examples = self._ws.parse(lines, self._label_type)
+        pmf = np.asarray(self._ws.predict(examples), dtype=np.float64)
+        self._ws.finish_example(examples)
+        out[:] = 0.0
+        out[index] = pmf / pmf.sum()
+
+    def _probabilities_batch_into(self, X, eligible, out) -> None:
+        for n in range(X.shape[0]):
+            self._probabilities_into(X[n], eligible[n], out[n])
+
+    def _update(self, x, action, reward, propensity) -> None:
+        eligible = np.ones(self.n_actions, dtype=np.bool_)
+        lines, _ = self._lines(x, eligible, label=(action, reward, propensity))
+        examples = self._ws.parse(lines, self._label_type)
+        self._ws.learn(examples)
+        self._ws.finish_example(examples)
+
+    def _update_batch(self, X, actions, rewards, propensities) -> None:
+        for n in range(X.shape[0]):
+            self._update(X[n], int(actions[n]), float(rewards[n]), float(propensities[n]))
+
+    # VW's model is its state: saved and restored as bytes. A restored model behaves
+    # identically, but its bytes may differ in VW's own bookkeeping fields.
+    def get_state(self) -> dict[str, np.ndarray]:
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "model.vw")
+            self._ws.save(path)
+            model = np.frombuffer(open(path, "rb").read(), dtype=np.uint8).copy()
+        return {"model": model, "rng_state_": self.rng_state_.copy(), "version_": self.version_.copy()}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        for key in ("model", "rng_state_", "version_"):
+            if key not in state:
+                raise ConfigurationError("state", sorted(state), f"is missing {key!r}.")
+        for key in ("rng_state_", "version_"):
+            current, new = getattr(self, key), np.asarray(state[key])
+            if new.shape != current.shape or new.dtype != current.dtype:
+                raise ConfigurationError(f"state[{key!r}]", f"{new.dtype}{new.shape}", f"must be {current.dtype}{current.shape}.")
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "model.vw")
+            np.asarray(state["model"], dtype=np.uint8).tofile(path)
+            try:
+                workspace = self._vw.Workspace(f"-i {path} --quiet")
+            except Exception as err:  # VW raises its own error types for a bad model file
+                raise ConfigurationError("state['model']", f"{len(state['model'])} bytes", f"VW cannot load it: {err}.") from None
+        self._ws.finish()
+        self._ws = workspace
+        self.rng_state_[...] = state["rng_state_"]
+        self.version_[...] = state["version_"]
+
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_ws", "_vw", "_label_type")}
+        state["_model_state"] = self.get_state()
+        return state
+
+    def __setstate__(self, state):
+        model = state.pop("_model_state")
+        self.__dict__.update(state)
+        import vowpalwabbit
+
+        self._vw, self._label_type = vowpalwabbit, vowpalwabbit.LabelType.CONTEXTUAL_BANDIT
+        self._ws = vowpalwabbit.Workspace(self.params.flags(self._vw_seed))
+        self.set_state(model)
