@@ -8,10 +8,11 @@ from omnibandit.policies._numba import kernel
 
 
 @kernel
-def assemble(raw, present, params, num_start, miss_start, onehots, out):
+def assemble(raw, present, params, num_start, onehots, out):
     """Write the feature vector of one context into ``out``.
 
-    ``params`` rows are (low, high, center, scale, impute_scaled, log). Returns 0, or
+    ``params`` rows are (low, high, center, scale, impute_scaled, log, missing_column);
+    ``missing_column`` is -1 for a required feature (the caller checks presence). Returns 0, or
     i+1 if numeric feature i is not finite, or -(i+1) if it is outside [low, high].
     Nothing is written when a feature is rejected.
     """
@@ -34,7 +35,8 @@ def assemble(raw, present, params, num_start, miss_start, onehots, out):
             out[num_start + i] = (v - params[i, 2]) / params[i, 3]
         else:
             out[num_start + i] = params[i, 4]
-            out[miss_start + i] = 1.0
+            if params[i, 6] >= 0:
+                out[int(params[i, 6])] = 1.0
     for j in range(onehots.shape[0]):
         if onehots[j] >= 0:
             out[onehots[j]] = 1.0

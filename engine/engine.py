@@ -232,7 +232,7 @@ class Engine:
         self.policy.warmup()
         x = np.zeros(self.n_features)
         _kernels.assemble(self.featuriser._raw.copy(), self.featuriser._present.copy(), self.featuriser.params,
-                          1, 1, self.featuriser._onehots.copy(), x)
+                          1, self.featuriser._onehots.copy(), x)
         probs = np.full(self.n_actions, 1.0 / self.n_actions)
         _kernels.sample_index(probs, 0.5)
         _kernels.sample_rows(probs[None, :], np.array([0.5]), np.zeros(1, dtype=np.int64))

@@ -25,6 +25,7 @@ __all__ = [
     "InvalidFeatureValue",
     "FeatureOutOfRange",
     "UnknownFeature",
+    "MissingFeature",
     "FeatureLengthMismatch",
     "UnknownTouchpoint",
     "UnknownStage",
@@ -76,6 +77,10 @@ class InvalidFeatureValue(OmnibanditError, ValueError):
 
 class FeatureOutOfRange(InvalidFeatureValue):
     """A numeric feature lies outside the range its schema declares."""
+
+
+class MissingFeature(OmnibanditError, ValueError):
+    """A feature the schema declares ``required`` is absent."""
 
 
 class UnknownFeature(OmnibanditError, ValueError):

@@ -7,7 +7,8 @@ block                     columns
 ========================  =====================================================
 ``bias``                  1.0
 ``numeric``               each numeric feature, scaled as its spec says
-``numeric_missing``       1.0 where the numeric feature was absent (value imputed)
+``numeric_missing``       1.0 where the numeric feature was absent (value imputed);
+                          none for ``required`` features
 ``categorical``           one-hot per categorical feature, then its missing column
 ``touchpoint``            one-hot
 ``stage``                 one-hot
@@ -30,6 +31,7 @@ from .errors import (
     FeatureLengthMismatch,
     FeatureOutOfRange,
     InvalidFeatureValue,
+    MissingFeature,
     UnknownAction,
     UnknownFeature,
     UnknownIdentification,
@@ -78,7 +80,10 @@ class Featuriser:
             return start
 
         self._num_start = block("numeric", self.numeric_names)
-        self._miss_start = block("numeric_missing", [f"{n}_missing" for n in self.numeric_names])
+        optional = [f.name for f in numeric if not f.required]
+        self._miss_start = block("numeric_missing", [f"{n}_missing" for n in optional])
+        self._required = np.array([f.required for f in numeric], dtype=np.bool_)
+        self._has_required = bool(self._required.any())
         self._cat_maps = []
         self._cat_missing = []
         for spec in categorical:
@@ -103,12 +108,15 @@ class Featuriser:
         self._forbidden = {m: frozenset(v) for m, v in schema.forbidden_identification.items()}
 
         n_num = len(numeric)
-        self.params = np.zeros((n_num, 6))
+        self.params = np.zeros((n_num, 7))
         self._low = np.array([f.low for f in numeric])
         self._high = np.array([f.high for f in numeric])
+        column = self._miss_start
         for i, f in enumerate(numeric):
             center, scale, log = f.scale_params()
-            self.params[i] = (f.low, f.high, center, scale, f.scaled(f.default_impute()), float(log))
+            missing_column = -1 if f.required else column
+            column += 0 if f.required else 1
+            self.params[i] = (f.low, f.high, center, scale, f.scaled(f.default_impute()), float(log), missing_column)
         self._raw = np.zeros(n_num)
         self._present = np.zeros(n_num, dtype=np.bool_)
         self._onehots = np.full(4 + len(categorical), -1, dtype=np.int64)
@@ -159,13 +167,16 @@ class Featuriser:
             except (TypeError, ValueError):
                 self._raise_non_numeric(values)
             cats = self._categorical_positions(features) if self._cat_maps else ()
+            if self._has_required and not self._present[self._required].all():
+                name = self.numeric_names[int(np.argmax(self._required & ~self._present))]
+                raise MissingFeature(name, None, "is required by the schema.")
         onehots[0] = tp
         onehots[1] = st
         onehots[2] = mk
         onehots[3] = ident
         if cats:
             onehots[4:] = cats
-        code = _kernels.assemble(self._raw, self._present, self.params, self._num_start, self._miss_start, onehots, out)
+        code = _kernels.assemble(self._raw, self._present, self.params, self._num_start, onehots, out)
         if code:
             self._raise_feature(code)
         return out
@@ -295,6 +306,10 @@ class Featuriser:
                 missing = np.ones((n, n_num), dtype=np.bool_)
             if missing.shape != (n, n_num):
                 raise FeatureLengthMismatch("missing", missing.shape, f"must be ({n}, {n_num}).")
+            absent = missing & self._required
+            if absent.any():
+                row, col = np.argwhere(absent)[0]
+                raise MissingFeature(f"features[{row}].{self.numeric_names[col]}", None, "is required by the schema.")
             bad = ~np.isfinite(raw) & ~missing
             if bad.any():
                 row, col = np.argwhere(bad)[0]
@@ -309,7 +324,8 @@ class Featuriser:
                 v = np.where(p[:, 5] != 0.0, np.log1p(np.where(missing, 0.0, np.maximum(raw, -0.5))), raw)
             scaled = (v - p[:, 2]) / p[:, 3]
             X[:, self._num_start:self._num_start + n_num] = np.where(missing, p[:, 4], scaled)
-            X[:, self._miss_start:self._miss_start + n_num] = missing
+            optional = ~self._required
+            X[:, self.slices["numeric_missing"]] = missing[:, optional]
         if self._cat_maps:
             cats = batch.categorical or {}
             for j, name in enumerate(self.categorical_names):

@@ -42,6 +42,9 @@ class FeatureSpec:
         range, else ``mean``). A missing indicator is set alongside.
     categories : tuple of str
         Values of a categorical feature (one-hot); any other value counts as missing.
+    required : bool
+        A numeric feature that is always present: it gets no missing-indicator column,
+        and a context without it is rejected (``MissingFeature``).
 
     Examples
     --------
@@ -58,6 +61,7 @@ class FeatureSpec:
     std: float = 1.0
     impute: float | None = None
     categories: tuple[str, ...] = ()
+    required: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "low", float(self.low))

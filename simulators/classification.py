@@ -52,7 +52,7 @@ class ClassificationEnvironment:
         self.schema = Schema.from_dict({
             "actions": [{"name": n} for n in names],
             "features": [{"name": f"f{j}", "low": float(low[j]), "high": float(high[j]), "scaling": "standard",
-                          "mean": float(mean[j]), "std": float(std[j])} for j in range(X.shape[1])],
+                          "mean": float(mean[j]), "std": float(std[j]), "required": True} for j in range(X.shape[1])],
             "touchpoints": ["web"], "stages": ["in_visit"], "identification": [],
         })
         rng = np.random.default_rng(seed)

@@ -68,7 +68,8 @@ def featurise(schema, context):
         v = feats.get(f.name)
         x.append(f.scaled(f.default_impute() if v is None else float(v)))
     for f in numeric:
-        x.append(float(feats.get(f.name) is None))
+        if not f.required:
+            x.append(float(feats.get(f.name) is None))
     for f in schema.features:
         if f.kind == "categorical":
             v = feats.get(f.name)

@@ -364,3 +364,27 @@ def test_policy_shape_must_match_schema():
         Engine(SCHEMA, LinUCB(n_actions=4, n_features=3))
     with pytest.raises(ConfigurationError, match="n_actions"):
         Engine(SCHEMA, LinUCB(n_actions=3, n_features=3))
+
+
+def test_required_features_have_no_missing_column_and_must_be_present():
+    from omnibandit.engine.errors import MissingFeature
+
+    schema = Schema.from_dict({"actions": [{"name": "a"}, {"name": "b"}], "touchpoints": ["web"], "stages": ["in_visit"],
+                               "identification": [],
+                               "features": [{"name": "age", "low": 0, "high": 100, "required": True},
+                                            {"name": "spend", "low": 0, "high": 10}]})
+    engine = Engine.for_policy(schema, "linucb", seed=0)
+    assert engine.featuriser.names == ("bias", "age", "spend", "spend_missing", "touchpoint=web", "stage=in_visit")
+    context = Context("web", "in_visit", features={"age": 30.0})
+    np.testing.assert_array_equal(engine.featuriser.transform(context, np.empty(6)), naive.featurise(schema, context))
+    before = snapshot(engine)
+    with pytest.raises(MissingFeature, match="age"):
+        engine.decide(Context("web", "in_visit", features={"spend": 3.0}))
+    with pytest.raises(MissingFeature, match="age"):
+        engine.decide_batch(ContextBatch(touchpoint=["web"], stage="in_visit", features=np.array([[1.0, 2.0]]),
+                                         missing=np.array([[True, False]])))
+    assert_unchanged(before, snapshot(engine))
+    batch = engine.decide_batch(ContextBatch(touchpoint=["web"], stage="in_visit", features=np.array([[30.0, 0.0]]),
+                                             missing=np.array([[False, True]])))
+    np.testing.assert_array_equal(engine.pending.X[engine.pending.index[batch.decision_ids[0]]],
+                                  naive.featurise(schema, context))

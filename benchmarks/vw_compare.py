@@ -1,0 +1,144 @@
+"""omnibandit against Vowpal Wabbit on the same streams, in one process.
+
+For each stream, every learner makes one decision per event and learns from its
+reward before the next (progressive validation). omnibandit runs through the public
+``Engine.decide`` / ``Engine.reward`` API; VW runs through its Python bindings in its
+best case: the example is parsed once and reused for predict and learn
+(``--cb_explore_adf -q sa``, ε-greedy 0.05, and squarecb). Streams: a well-specified
+linear bandit (K=10, d=16, noise 0.1) and two scikit-learn data sets as bandits
+(digits: K=10, 64 features; wine: K=3, 13 features), two passes each.
+
+    python benchmarks/vw_compare.py --json vw_compare.json
+
+Exits 1 unless omnibandit's LinUCB is at least ``--min-speedup`` times faster per event
+(p50 of decide+learn) than the fastest VW configuration with an equal or better mean
+reward (within ``--reward-tolerance``) on every stream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from latency import machine  # noqa: E402
+
+from omnibandit.engine import Context, Engine, Schema  # noqa: E402
+from omnibandit.simulators.classification import from_sklearn  # noqa: E402
+from omnibandit.simulators.linear import LinearEnvironment  # noqa: E402
+
+
+class Stream:
+    """Rows of raw features with the expected reward of every action (for the mean reward)."""
+
+    def __init__(self, name, features, means, sampled, schema):
+        self.name, self.features, self.means, self.sampled, self.schema = name, features, means, sampled, schema
+
+
+def linear_stream(n: int, seed: int) -> Stream:
+    env = LinearEnvironment(n_actions=10, n_features=16, noise=0.1, seed=seed)
+    X = env.contexts(n)
+    means = env.expected_rewards(X)
+    sampled = means + np.random.default_rng(seed + 1).normal(scale=0.1, size=means.shape)
+    raw = X[:, 1:] * 4.0  # x[0] is the bias; the schema adds its own
+    schema = Schema.from_dict({
+        "actions": [{"name": f"a{k}"} for k in range(10)],
+        "features": [{"name": f"f{j}", "low": -50, "high": 50, "required": True} for j in range(15)],
+        "touchpoints": ["web"], "stages": ["in_visit"], "identification": []})
+    return Stream("linear (K=10, d=16)", raw, means, sampled, schema)
+
+
+def classification_stream(name: str, seed: int) -> Stream:
+    env = from_sklearn(name, passes=2, seed=seed)
+    k = len(env.schema.actions)
+    means = np.eye(k)[env.labels]
+    return Stream(f"{name} (K={k}, {env.X.shape[1]} features)", env.X, means, means, env.schema)
+
+
+def run_engine(stream: Stream, policy: str, **params) -> dict:
+    engine = Engine.for_policy(stream.schema, policy, seed=0, **params)
+    engine.warmup()
+    contexts = [Context("web", "in_visit", features=row) for row in stream.features]
+    got = np.empty(len(contexts))
+    times = np.empty(len(contexts), dtype=np.int64)
+    clock = time.perf_counter_ns
+    for i, ctx in enumerate(contexts):
+        t0 = clock()
+        d = engine.decide(ctx)
+        engine.reward(d.decision_id, float(stream.sampled[i, d.action_index]))
+        times[i] = clock() - t0
+        got[i] = stream.means[i, d.action_index]
+    return {"learner": f"omnibandit {policy}", "mean_reward": float(got.mean()),
+            "p50_us": float(np.percentile(times, 50) / 1000), "p99_us": float(np.percentile(times, 99) / 1000)}
+
+
+def run_vw(stream: Stream, exploration: str) -> dict:
+    import vowpalwabbit
+
+    flags = "--cb_explore_adf -q sa --quiet --random_seed 0 " + (
+        "--epsilon 0.05" if exploration == "epsilon" else "--squarecb --gamma_scale 10")
+    ws = vowpalwabbit.Workspace(flags)
+    label_type = vowpalwabbit.LabelType.CONTEXTUAL_BANDIT
+    k = stream.means.shape[1]
+    names = [f"f{j}:" for j in range(stream.features.shape[1])]
+    action_lines = [f"|a a{a}" for a in range(k)]
+    rng = np.random.default_rng(0)
+    got = np.empty(len(stream.features))
+    times = np.empty(len(stream.features), dtype=np.int64)
+    clock = time.perf_counter_ns
+    rows = stream.features.tolist()
+    for i, row in enumerate(rows):
+        t0 = clock()
+        lines = ["shared |s " + " ".join(map("".join, zip(names, map(repr, row))))] + action_lines
+        examples = ws.parse(lines, label_type)
+        pmf = np.asarray(ws.predict(examples))
+        a = int(rng.choice(k, p=pmf / pmf.sum()))
+        examples[a + 1].set_label_string(f"0:{-float(stream.sampled[i, a])}:{pmf[a]}")
+        ws.learn(examples)
+        ws.finish_example(examples)
+        times[i] = clock() - t0
+        got[i] = stream.means[i, a]
+    ws.finish()
+    return {"learner": f"vw {exploration}", "mean_reward": float(got.mean()),
+            "p50_us": float(np.percentile(times, 50) / 1000), "p99_us": float(np.percentile(times, 99) / 1000)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20_000, help="events of the linear stream")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--min-speedup", type=float, default=5.0)
+    parser.add_argument("--reward-tolerance", type=float, default=0.01)
+    args = parser.parse_args(argv)
+    streams = [linear_stream(args.n, 1), classification_stream("digits", 0), classification_stream("wine", 0)]
+    rows, ok = [], True
+    for stream in streams:
+        results = [run_engine(stream, "linucb", alpha=0.3), run_engine(stream, "lin_ts", v=0.1),
+                   run_vw(stream, "epsilon"), run_vw(stream, "squarecb")]
+        for r in results:
+            r["stream"] = stream.name
+            print(f"{stream.name:<32} {r['learner']:<20} mean reward {r['mean_reward']:7.4f}   "
+                  f"decide+learn p50 {r['p50_us']:7.1f} us  p99 {r['p99_us']:7.1f} us", flush=True)
+        rows.extend(results)
+        ours = results[0]
+        vw = [r for r in results if r["learner"].startswith("vw")]
+        rivals = [r for r in vw if r["mean_reward"] >= ours["mean_reward"] - args.reward_tolerance] or vw
+        for rival in rivals:
+            speedup = rival["p50_us"] / ours["p50_us"]
+            better = ours["mean_reward"] >= rival["mean_reward"] - args.reward_tolerance
+            print(f"  linucb vs {rival['learner']}: {speedup:.1f}x faster, reward "
+                  f"{ours['mean_reward']:.4f} vs {rival['mean_reward']:.4f}")
+            ok &= speedup >= args.min_speedup and better
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "machine": machine()}, indent=1))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
