@@ -10,9 +10,11 @@ linear bandit (K=10, d=16, noise 0.1) and two scikit-learn data sets as bandits
 
     python benchmarks/vw_compare.py --json vw_compare.json
 
-Exits 1 unless omnibandit's LinUCB is at least ``--min-speedup`` times faster per event
-(p50 of decide+learn) than the fastest VW configuration with an equal or better mean
-reward (within ``--reward-tolerance``) on every stream.
+VW as pyvw is usually called (text lines for predict, again for learn) is reported too,
+but the check is against VW's best case: the script exits 1 unless omnibandit's LinUCB
+is at least ``--min-speedup`` times faster per event (p50 of decide+learn) than every
+best-case VW configuration, at an equal or better mean reward (within
+``--reward-tolerance``), on every stream.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class Stream:
 
     def __init__(self, name, features, means, sampled, schema):
         self.name, self.features, self.means, self.sampled, self.schema = name, features, means, sampled, schema
+        # VW gets the same scaled values the engine's featuriser computes (fair to its SGD)
+        self.scaled = np.column_stack([[f.scaled(v) for v in features[:, j]] for j, f in enumerate(schema.features)])
 
 
 def linear_stream(n: int, seed: int) -> Stream:
@@ -78,7 +82,9 @@ def run_engine(stream: Stream, policy: str, **params) -> dict:
             "p50_us": float(np.percentile(times, 50) / 1000), "p99_us": float(np.percentile(times, 99) / 1000)}
 
 
-def run_vw(stream: Stream, exploration: str) -> dict:
+def run_vw(stream: Stream, exploration: str, reuse: bool = True) -> dict:
+    """VW on the stream; ``reuse`` parses each example once for predict and learn (its best case),
+    otherwise predict and learn each take text lines, as pyvw is usually called."""
     import vowpalwabbit
 
     flags = "--cb_explore_adf -q sa --quiet --random_seed 0 " + (
@@ -92,20 +98,27 @@ def run_vw(stream: Stream, exploration: str) -> dict:
     got = np.empty(len(stream.features))
     times = np.empty(len(stream.features), dtype=np.int64)
     clock = time.perf_counter_ns
-    rows = stream.features.tolist()
+    rows = stream.scaled.tolist()
     for i, row in enumerate(rows):
         t0 = clock()
         lines = ["shared |s " + " ".join(map("".join, zip(names, map(repr, row))))] + action_lines
-        examples = ws.parse(lines, label_type)
-        pmf = np.asarray(ws.predict(examples))
-        a = int(rng.choice(k, p=pmf / pmf.sum()))
-        examples[a + 1].set_label_string(f"0:{-float(stream.sampled[i, a])}:{pmf[a]}")
-        ws.learn(examples)
-        ws.finish_example(examples)
+        if reuse:
+            examples = ws.parse(lines, label_type)
+            pmf = np.asarray(ws.predict(examples))
+            a = int(rng.choice(k, p=pmf / pmf.sum()))
+            examples[a + 1].set_label_string(f"0:{-float(stream.sampled[i, a])}:{pmf[a]}")
+            ws.learn(examples)
+            ws.finish_example(examples)
+        else:
+            pmf = np.asarray(ws.predict(lines))
+            a = int(rng.choice(k, p=pmf / pmf.sum()))
+            labelled = list(lines)
+            labelled[a + 1] = f"0:{-float(stream.sampled[i, a])}:{pmf[a]} {lines[a + 1]}"
+            ws.learn(labelled)
         times[i] = clock() - t0
         got[i] = stream.means[i, a]
     ws.finish()
-    return {"learner": f"vw {exploration}", "mean_reward": float(got.mean()),
+    return {"learner": f"vw {exploration}" + ("" if reuse else " (text)"), "mean_reward": float(got.mean()),
             "p50_us": float(np.percentile(times, 50) / 1000), "p99_us": float(np.percentile(times, 99) / 1000)}
 
 
@@ -120,14 +133,14 @@ def main(argv=None) -> int:
     rows, ok = [], True
     for stream in streams:
         results = [run_engine(stream, "linucb", alpha=0.3), run_engine(stream, "lin_ts", v=0.1),
-                   run_vw(stream, "epsilon"), run_vw(stream, "squarecb")]
+                   run_vw(stream, "epsilon"), run_vw(stream, "squarecb"), run_vw(stream, "epsilon", reuse=False)]
         for r in results:
             r["stream"] = stream.name
             print(f"{stream.name:<32} {r['learner']:<20} mean reward {r['mean_reward']:7.4f}   "
                   f"decide+learn p50 {r['p50_us']:7.1f} us  p99 {r['p99_us']:7.1f} us", flush=True)
         rows.extend(results)
         ours = results[0]
-        vw = [r for r in results if r["learner"].startswith("vw")]
+        vw = [r for r in results if r["learner"].startswith("vw") and "(text)" not in r["learner"]]
         rivals = [r for r in vw if r["mean_reward"] >= ours["mean_reward"] - args.reward_tolerance] or vw
         for rival in rivals:
             speedup = rival["p50_us"] / ours["p50_us"]

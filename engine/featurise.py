@@ -131,6 +131,8 @@ class Featuriser:
             sts = [self.stage_index[s] for s in action.stages] or list(range(len(schema.stages)))
             self.eligibility[np.ix_(tps, sts, [k])] = True
         self._narrow = np.zeros(n_act, dtype=np.bool_)
+        self._any_eligible = self.eligibility.any(axis=2).tolist()
+        self._tp_st = {(t, s): (i, j) for t, i in self.touchpoint_index.items() for s, j in self.stage_index.items()}
 
     # ------------------------------------------------------------------ one context
     def transform(self, context, out: np.ndarray) -> np.ndarray:
@@ -183,11 +185,14 @@ class Featuriser:
 
     def eligible(self, context, out: np.ndarray) -> np.ndarray:
         """Write the eligible mask of ``context`` (schema, then ``context.eligible``) into ``out``."""
-        tp = _get(self.touchpoint_index, context.touchpoint)
-        st = _get(self.stage_index, context.stage)
-        if tp is None or st is None:
+        try:
+            tp, st = self._tp_st[context.touchpoint, context.stage]
+        except (KeyError, TypeError):
             self.transform(context, np.empty(self.n_features))  # raises the specific error
-        out[:] = self.eligibility[tp, st]
+            raise
+        np.copyto(out, self.eligibility[tp, st])
+        if context.eligible is None and self._any_eligible[tp][st]:
+            return out
         if context.eligible is not None:
             names = [context.eligible] if isinstance(context.eligible, str) else context.eligible
             try:
