@@ -251,7 +251,6 @@ class Engine:
                 if self._has_budget:
                     eligible &= self._budget > 0
                     if not eligible.any():
-                        featuriser.eligible(context, self._eligible)
                         raise _budget_exhausted(context)
                 now = self._clock() if context.time is None else _check_time(context.time)
             except OmnibanditError as err:
