@@ -159,6 +159,13 @@ class Engine:
         self.outcome_weights = {str(k): check_float(f"outcome_weights[{k!r}]", v)
                                 for k, v in dict(outcome_weights or {}).items()}
         self._seen_events: OrderedDict[str, None] = OrderedDict()
+        # a finite float inside the reward range needs no further check unless the policy
+        # restricts rewards itself (Beta TS); NaN fails the range comparison
+        self._reward_low, self._reward_high = schema.reward_range
+        self._plain_rewards = type(policy).check_reward is Policy.check_reward
+        if math.isinf(self._reward_low) or math.isinf(self._reward_high):
+            self._reward_low = max(self._reward_low, -1.7976931348623157e308)
+            self._reward_high = min(self._reward_high, 1.7976931348623157e308)
         self._generation = 0
         self._budget = np.array([a.budget if a.budget is not None else np.inf for a in schema.actions], dtype=float)
         self._has_budget = bool(np.isfinite(self._budget).any())
@@ -310,7 +317,11 @@ class Engine:
                 if event_id is not None and event_id in self._seen_events:
                     self.counters["duplicate_deliveries"] += 1
                     return
-                value = self._check_reward(self._combine_outcomes(reward, outcomes))
+                if outcomes is None and type(reward) is float and self._plain_rewards and \
+                        self._reward_low <= reward <= self._reward_high:  # the common case, checked inline
+                    value = reward
+                else:
+                    value = self._check_reward(self._combine_outcomes(reward, outcomes))
                 slot = self.pending.get(decision_id) if isinstance(decision_id, str) else None
                 if slot is None:
                     raise self._not_pending(decision_id)

@@ -119,6 +119,7 @@ class Featuriser:
             self.params[i] = (f.low, f.high, center, scale, f.scaled(f.default_impute()), float(log), missing_column)
         self._raw = np.zeros(n_num)
         self._present = np.zeros(n_num, dtype=np.bool_)
+        self._all_present = np.ones(n_num, dtype=np.bool_)
         self._onehots = np.full(4 + len(categorical), -1, dtype=np.int64)
         self._nones = [None] * n_num
         self._cat_missing_defaults = list(self._cat_missing)
@@ -148,11 +149,14 @@ class Featuriser:
         st = _get(self._st_pos, context.stage)
         if st is None:
             raise UnknownStage("stage", context.stage, f"known: {', '.join(self.schema.stages)}.")
-        mk = self._market_pos(context.market)
-        ident = self._identification_pos(context.identification, context.market)
+        market, mode = context.market, context.identification
+        mk = -1 if market is None else self._market_pos(market)
+        ident = -1 if mode is None else self._identification_pos(mode, market)
         features = context.features
+        present = self._present
         if isinstance(features, np.ndarray):
             self._array_features(features)
+            present = self._all_present
             cats = ()
         else:
             if features is None:
@@ -178,7 +182,7 @@ class Featuriser:
         onehots[3] = ident
         if cats:
             onehots[4:] = cats
-        code = _kernels.assemble(self._raw, self._present, self.params, self._num_start, onehots, out)
+        code = _kernels.assemble(self._raw, present, self.params, self._num_start, onehots, out)
         if code:
             self._raise_feature(code)
         return out
@@ -239,7 +243,6 @@ class Featuriser:
             self._raw[:] = features
         except (TypeError, ValueError):
             raise InvalidFeatureValue("features", features.dtype, "must be numeric.") from None
-        self._present[:] = True
 
     def _categorical_positions(self, features) -> list[int]:
         values = map(features.get, self.categorical_names)
