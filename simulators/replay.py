@@ -22,7 +22,23 @@ from omnibandit.engine.errors import ConfigurationError
 
 from .base import RewardEvents
 
-__all__ = ["ReplayEnvironment", "ReplayResult", "replay"]
+__all__ = ["ReplayEnvironment", "ReplayResult", "replay", "schema_for_vectors"]
+
+
+def schema_for_vectors(action_names, n_features: int) -> Schema:
+    """A schema whose featuriser has exactly ``n_features`` columns, for replaying
+    pre-featurised rows (``ContextBatch.X``) when the original schema is not at hand.
+
+    >>> schema_for_vectors(["a", "b"], 5).action_names
+    ('a', 'b')
+    """
+    fixed = 3  # bias, one touchpoint, one stage
+    if n_features < fixed:
+        raise ConfigurationError("n_features", n_features, f"must be >= {fixed}.")
+    return Schema.from_dict({
+        "actions": [{"name": str(n)} for n in action_names],
+        "features": [{"name": f"x{j}", "required": True} for j in range(n_features - fixed)],
+        "touchpoints": ["logged"], "stages": ["logged"], "identification": []})
 
 
 @dataclasses.dataclass(frozen=True)
