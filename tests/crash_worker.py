@@ -36,6 +36,7 @@ def main() -> None:
         engine.snapshot(snap)
     rng = np.random.default_rng([seed, engine._generation])
     open_ids: list[str] = []
+    engine.warmup()  # as a service does: compile before reporting ready
     print("ready", flush=True)
     step = 0
     while True:
