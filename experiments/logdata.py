@@ -124,6 +124,8 @@ class LogReader:
                     continue
                 try:
                     event = json.loads(line)
+                    if not isinstance(event, dict):
+                        raise TypeError(f"a JSON {type(event).__name__}, not an object")
                     if event.get("v") != 1 or event["type"] not in ("decision", "reward", "schema"):
                         raise KeyError("v/type")
                     if event["type"] == "decision":
