@@ -72,7 +72,8 @@ class ClassificationEnvironment:
             return None
         stop = min(start + n, len(self))
         self._position, self._last = stop, (start, stop)
-        return ContextBatch(touchpoint="web", stage="in_visit", features=self.X[start:stop],
+        # the batch's length is its touchpoint column's: one name per row
+        return ContextBatch(touchpoint=np.full(stop - start, "web"), stage="in_visit", features=self.X[start:stop],
                             time=np.arange(start, stop, dtype=np.float64))
 
     def respond(self, decisions: DecisionBatch) -> RewardEvents:
