@@ -1,6 +1,6 @@
 """``omnibandit-evaluate``: what would a policy have done on this log?
 
-Runs on an event log (``omnibandit.engine.eventlog``):
+Runs on an event log (``omnibandit.engine.eventlog``), or on a VW DSJSON log (``*.dsjson``):
 
 1. replay (Li et al. 2011) of the whole log, the policy learning online from matches;
 2. off-policy estimates: the policy is trained on the first ``train_share`` of the log
@@ -17,6 +17,7 @@ Prints a table and, with ``tracking=mlflow``, logs params, metrics and the table
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -31,10 +32,10 @@ from omnibandit.simulators.replay import replay, schema_for_vectors
 
 from . import ope
 from .config import register_configs
-from .logdata import load_log
+from .logdata import LoggedBandit, load_log, read_dsjson
 from .tracking import Tracker, to_markdown
 
-__all__ = ["evaluate", "ridge_reward_model", "main"]
+__all__ = ["evaluate", "load_logged", "ridge_reward_model", "main"]
 
 register_configs()
 
@@ -55,12 +56,26 @@ def ridge_reward_model(X, actions, rewards, n_actions: int, l2: float = 1.0) -> 
     return theta
 
 
+def load_logged(path, *, on_error: str = "raise") -> LoggedBandit:
+    """An omnibandit event log, or a VW DSJSON log when ``path`` ends in ``.dsjson``.
+
+    DSJSON shared features carry no bias, touchpoint or stage columns; three columns
+    (1, 0, 0) are put in front so the rows have the layout of a featurised context.
+    """
+    if str(path).endswith(".dsjson"):
+        data = read_dsjson(path)
+        fixed = np.zeros((len(data), 3))
+        fixed[:, 0] = 1.0
+        return dataclasses.replace(data, X=np.hstack([fixed, data.X]))
+    return load_log(path, on_error=on_error)
+
+
 def evaluate(cfg: DictConfig | dict) -> list[dict[str, Any]]:
     """Run replay and every estimator for ``cfg.policy`` on ``cfg.log``; one row per method."""
     cfg = OmegaConf.create(cfg) if not isinstance(cfg, DictConfig) else cfg
     params = {k: v for k, v in OmegaConf.to_container(cfg.policy, resolve=True).items() if k != "name"}
     name = cfg.policy.name
-    data = load_log(cfg.log, on_error=cfg.on_error).only_rewarded()
+    data = load_logged(cfg.log, on_error=cfg.on_error).only_rewarded()
     n, d = data.X.shape
     k = data.n_actions
     if n < 10:

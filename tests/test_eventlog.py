@@ -110,8 +110,8 @@ def test_every_durability_mode_writes_the_same_log(tmp_path, durability):
 garbage = st.sampled_from([
     "{not json", "[]", '"text"', "42", '{"v": 2, "type": "decision"}', '{"v": 1, "type": "decision"}',
     '{"v": 1, "type": "reward", "decision_id": "d0"}', '{"v": 1, "type": "lunch"}',
-    '{"v":1,"type":"decision","decision_id":"z","x":[1],"action_index":0,"propensity":0,"probabilities":[1],'
-    '"eligible":["a"]}',
+    ('{"v":1,"type":"decision","decision_id":"z","x":[1],"action_index":0,"propensity":0,"probabilities":[1],'
+     '"eligible":["a"]}'),
 ])
 
 

@@ -5,11 +5,11 @@ import pytest
 
 pytest.importorskip("vowpalwabbit")
 
-from omnibandit.engine import Engine  # noqa: E402
-from omnibandit.engine.errors import ConfigurationError  # noqa: E402
-from omnibandit.policies import make_policy  # noqa: E402
-from omnibandit.policies.vw import VWParams  # noqa: E402
-from omnibandit.simulators.classification import from_sklearn  # noqa: E402
+from omnibandit.engine import Engine
+from omnibandit.engine.errors import ConfigurationError
+from omnibandit.policies import make_policy
+from omnibandit.policies.vw import VWParams
+from omnibandit.simulators.classification import from_sklearn
 
 EXPLORATIONS = ["epsilon", "squarecb", "bag", "cover"]
 
