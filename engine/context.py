@@ -115,9 +115,12 @@ class ContextBatch:
     X: np.ndarray | None = None
 
     def __len__(self) -> int:
-        if self.X is not None:
-            return int(np.shape(self.X)[0])
-        return int(np.asarray(self.touchpoint).reshape(-1).shape[0])
+        """Rows in the batch: from the first column given as an array (a scalar touchpoint or
+        stage applies to every row)."""
+        for column in (self.X, self.features, self.touchpoint, self.stage, self.time, self.eligible, self.missing):
+            if column is not None and np.ndim(column) >= 1:
+                return int(np.shape(column)[0])
+        return 1
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,6 +8,7 @@ import threading
 import time as _time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np

@@ -20,7 +20,6 @@ block                     columns
 from __future__ import annotations
 
 from collections.abc import Mapping
-from itertools import repeat
 from operator import is_not
 
 import numpy as np

@@ -388,3 +388,13 @@ def test_required_features_have_no_missing_column_and_must_be_present():
                                              missing=np.array([[False, True]])))
     np.testing.assert_array_equal(engine.pending.X[engine.pending.index[batch.decision_ids[0]]],
                                   naive.featurise(schema, context))
+
+
+def test_a_scalar_touchpoint_applies_to_every_row_of_a_batch():
+    engine = make_engine()
+    feats = np.array([[100.0, 4, 3.0], [200.0, 5, 4.0], [300.0, 6, 2.0]])
+    batch = engine.decide_batch(ContextBatch(touchpoint="web", stage="in_visit", features=feats))
+    assert len(batch) == 3
+    X = engine.pending.X[engine.pending.slots()]
+    np.testing.assert_array_equal(X[:, engine.featuriser.slices["touchpoint"]].argmax(axis=1),
+                                  [SCHEMA.touchpoints.index("web")] * 3)

@@ -1,7 +1,5 @@
 """Replay (Li et al. 2011) and the classification-to-bandit environments."""
 
-import math
-
 import numpy as np
 import pytest
 
