@@ -87,7 +87,7 @@ def evaluate(cfg: DictConfig | dict) -> list[dict[str, Any]]:
     engine = Engine.for_policy(schema, name, seed=cfg.seed, **params)
     result = replay(engine, data, batch_size=cfg.replay_batch_size, seed=cfg.seed)
     rows.append({"policy": name, "method": "replay", "value": result.value, "ci_low": result.ci_low,
-                 "ci_high": result.ci_high, "std_err": (result.ci_high - result.ci_low) / (2 * 1.959963984540054),
+                 "ci_high": result.ci_high, "std_err": result.std_err,
                  "n": result.n_accepted, "ess": float(result.n_accepted), "clipped_share": 0.0})
     cut = int(n * cfg.train_share)
     train, test = slice(0, cut), slice(cut, n)

@@ -48,6 +48,7 @@ class ReplayResult:
     value: float
     ci_low: float
     ci_high: float
+    std_err: float
     n_accepted: int
     n_matched: int
     n_events: int
@@ -139,11 +140,11 @@ class ReplayEnvironment:
         r = np.asarray(self.accepted_rewards)
         m = r.shape[0]
         if m == 0:
-            return ReplayResult(math.nan, math.nan, math.nan, 0, self.n_matched, self._position)
+            return ReplayResult(math.nan, math.nan, math.nan, math.nan, 0, self.n_matched, self._position)
         value = float(r.mean())
         se = float(r.std(ddof=1) / math.sqrt(m)) if m > 1 else math.inf
         z = stats.norm.ppf(1 - alpha / 2)
-        return ReplayResult(value, value - z * se, value + z * se, m, self.n_matched, self._position)
+        return ReplayResult(value, value - z * se, value + z * se, se, m, self.n_matched, self._position)
 
 
 def replay(engine: Engine, data, *, batch_size: int = 1, weighting: str = "auto", seed=None) -> ReplayResult:

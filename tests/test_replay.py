@@ -63,7 +63,7 @@ def test_propensity_weighted_replay_is_unbiased_on_a_non_uniform_log(tmp_path):
         plain.append(replay(Engine.for_policy(SCHEMA, "uniform", seed=seed), data, batch_size=1000,
                             weighting="uniform"))
     w = np.array([r.value for r in weighted])
-    se = (weighted[0].ci_high - weighted[0].ci_low) / (2 * 1.96)
+    se = weighted[0].std_err
     assert abs(w.mean() - truth) < 3 * se, (w.mean(), truth, se)
     assert np.mean([r.ci_low <= truth <= r.ci_high for r in weighted]) >= 0.8
     biased = np.mean([r.value for r in plain])
