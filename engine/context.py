@@ -122,6 +122,33 @@ class ContextBatch:
                 return int(np.shape(column)[0])
         return 1
 
+    def take(self, rows) -> "ContextBatch":
+        """The sub-batch of ``rows`` (an index array or a boolean mask); scalar columns stay scalar.
+
+        >>> import numpy as np
+        >>> batch = ContextBatch(touchpoint=np.array(["web", "email", "web"]), stage="in_visit")
+        >>> part = batch.take(np.array([True, False, True]))
+        >>> len(part), part.stage
+        (2, 'in_visit')
+        """
+        rows = np.asarray(rows)
+        if rows.dtype == np.bool_:
+            rows = np.flatnonzero(rows)
+
+        def cut(column):
+            if column is None or np.ndim(column) == 0:
+                return column
+            if isinstance(column, np.ndarray):
+                return column[rows]
+            return [column[i] for i in rows.tolist()]
+
+        categorical = None if self.categorical is None else {k: cut(v) for k, v in self.categorical.items()}
+        return dataclasses.replace(
+            self, touchpoint=cut(self.touchpoint), stage=cut(self.stage), features=cut(self.features),
+            missing=cut(self.missing), categorical=categorical, market=cut(self.market),
+            identification=cut(self.identification), eligible=cut(self.eligible),
+            customer_id=cut(self.customer_id), time=cut(self.time), X=cut(self.X))
+
 
 @dataclasses.dataclass(frozen=True)
 class DecisionBatch:

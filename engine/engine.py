@@ -545,6 +545,12 @@ class Engine:
         return engine
 
     @property
+    def remaining_budget(self) -> np.ndarray:
+        """Decisions each action may still receive under its budget (inf: no budget); a copy."""
+        with self._lock:
+            return self._budget.copy()
+
+    @property
     def stats(self) -> dict[str, Any]:
         """Counters: decisions, rewards, expired, evicted, pending, and rejected calls by error."""
         with self._lock:

@@ -71,11 +71,28 @@ def load_logged(path, *, on_error: str = "raise") -> LoggedBandit:
 
 
 def evaluate(cfg: DictConfig | dict) -> list[dict[str, Any]]:
-    """Run replay and every estimator for ``cfg.policy`` on ``cfg.log``; one row per method."""
+    """Run replay and every estimator for each policy selected in ``cfg.policy`` on ``cfg.log``.
+
+    ``cfg.policy`` maps a label to a policy config (``{"lin_ts": {"name": "lin_ts", "v": 0.3}}``,
+    as the ``policy`` config group gives it). One row per policy and method, then the
+    logging policy's own mean.
+    """
     cfg = OmegaConf.create(cfg) if not isinstance(cfg, DictConfig) else cfg
-    params = {k: v for k, v in OmegaConf.to_container(cfg.policy, resolve=True).items() if k != "name"}
-    name = cfg.policy.name
     data = load_logged(cfg.log, on_error=cfg.on_error).only_rewarded()
+    rows: list[dict[str, Any]] = []
+    for label, conf in OmegaConf.to_container(cfg.policy, resolve=True).items():
+        params = dict(conf)
+        rows += _evaluate_policy(cfg, data, params.pop("name", label), params, label)
+    logged = data.rewards[int(data.X.shape[0] * cfg.train_share):]
+    se = float(logged.std(ddof=1) / math.sqrt(len(logged)))
+    rows.append({"policy": "logging policy", "method": "on-policy mean", "value": float(logged.mean()),
+                 "ci_low": float(logged.mean()) - 1.96 * se, "ci_high": float(logged.mean()) + 1.96 * se,
+                 "std_err": se, "n": int(len(logged)), "ess": float(len(logged)), "clipped_share": 0.0})
+    return rows
+
+
+def _evaluate_policy(cfg: DictConfig, data: LoggedBandit, name: str, params: dict[str, Any],
+                     label: str) -> list[dict[str, Any]]:
     n, d = data.X.shape
     k = data.n_actions
     if n < 10:
@@ -86,7 +103,7 @@ def evaluate(cfg: DictConfig | dict) -> list[dict[str, Any]]:
     schema = schema_for_vectors(data.action_names, d)
     engine = Engine.for_policy(schema, name, seed=cfg.seed, **params)
     result = replay(engine, data, batch_size=cfg.replay_batch_size, seed=cfg.seed)
-    rows.append({"policy": name, "method": "replay", "value": result.value, "ci_low": result.ci_low,
+    rows.append({"policy": label, "method": "replay", "value": result.value, "ci_low": result.ci_low,
                  "ci_high": result.ci_high, "std_err": result.std_err,
                  "n": result.n_accepted, "ess": float(result.n_accepted), "clipped_share": 0.0})
     cut = int(n * cfg.train_share)
@@ -107,14 +124,8 @@ def evaluate(cfg: DictConfig | dict) -> list[dict[str, Any]]:
         ope.switch_dr(*args, model, tau=cfg.switch_tau, **common),
     ]
     for e in estimates:
-        rows.append({"policy": name, "method": e.estimator, "value": e.value, "ci_low": e.ci_low, "ci_high": e.ci_high,
+        rows.append({"policy": label, "method": e.estimator, "value": e.value, "ci_low": e.ci_low, "ci_high": e.ci_high,
                      "std_err": e.std_err, "n": e.n, "ess": e.ess, "clipped_share": e.clipped_share})
-    logged = data.rewards[test]
-    rows.append({"policy": "logging policy", "method": "on-policy mean", "value": float(logged.mean()),
-                 "ci_low": float(logged.mean() - 1.96 * logged.std(ddof=1) / math.sqrt(len(logged))),
-                 "ci_high": float(logged.mean() + 1.96 * logged.std(ddof=1) / math.sqrt(len(logged))),
-                 "std_err": float(logged.std(ddof=1) / math.sqrt(len(logged))), "n": int(len(logged)),
-                 "ess": float(len(logged)), "clipped_share": 0.0})
     return rows
 
 
@@ -123,11 +134,11 @@ def main(cfg: DictConfig) -> None:
     """The Hydra entry point (``omnibandit-evaluate``)."""
     tracking = cfg.tracking
     with Tracker(enabled=tracking.enabled, uri=tracking.uri, experiment=tracking.experiment,
-                 run_name=f"evaluate-{cfg.policy.name}") as run:
+                 run_name="evaluate-" + "+".join(cfg.policy)) as run:
         run.log_params(OmegaConf.to_container(cfg, resolve=True))
         rows = evaluate(cfg)
         print(to_markdown(rows))
-        run.log_metrics({f"{r['method']}.{key}": r[key] for r in rows if r["policy"] != "logging policy"
+        run.log_metrics({f"{r['policy']}.{r['method']}.{key}": r[key] for r in rows if r["policy"] != "logging policy"
                          for key in ("value", "ci_low", "ci_high", "ess")})
         run.log_table(rows, "evaluation")
         run.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")

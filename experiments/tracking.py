@@ -106,6 +106,24 @@ class Tracker:
         for start in range(0, len(items), 1000):
             self._client.log_batch(self.run_id, metrics=items[start:start + 1000])
 
+    def log_series(self, series: Mapping[str, Any], steps) -> None:
+        """Step-wise metrics: ``series[name][i]`` at step ``steps[i]``, all in batched requests."""
+        if self._client is None:
+            return
+        from mlflow.entities import Metric
+
+        now = _now_ms()
+        steps = [int(s) for s in steps]
+        items = [Metric(name, float(v), now, step) for name, values in series.items()
+                 for step, v in zip(steps, values) if math.isfinite(v)]
+        for start in range(0, len(items), 1000):
+            self._client.log_batch(self.run_id, metrics=items[start:start + 1000])
+
+    def log_figure(self, figure, artifact_file: str) -> None:
+        """A matplotlib figure as a PNG artifact."""
+        if self._mlflow is not None:
+            self._mlflow.log_figure(figure, artifact_file)
+
     def log_text(self, text: str, artifact_file: str) -> None:
         if self._mlflow is not None:
             self._mlflow.log_text(text, artifact_file)

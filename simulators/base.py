@@ -37,6 +37,9 @@ class RewardEvents:
         Engine time at which each reward arrives.
     cancelled : list of str
         Decisions to drop without learning (e.g. replay's non-matching decisions).
+    outcomes : dict of str to numpy.ndarray, optional
+        The raw outcomes behind ``rewards`` (e.g. trip, basket, satisfaction), each
+        of shape (n,), for experiments that weigh them into their own reward.
 
     Examples
     --------
@@ -48,6 +51,7 @@ class RewardEvents:
     rewards: np.ndarray
     times: np.ndarray
     cancelled: list[str] = dataclasses.field(default_factory=list)
+    outcomes: dict[str, np.ndarray] | None = None
 
     @classmethod
     def empty(cls) -> "RewardEvents":

@@ -22,11 +22,11 @@ register_configs()
 def test_every_group_option_composes(policy, tracking):
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
         cfg = compose("evaluate", overrides=["log=x.jsonl", f"policy={policy}", f"tracking={tracking}"])
-    assert cfg.policy.name == ("fixed" if policy == "control" else policy)
+    assert cfg.policy[policy].name == ("fixed" if policy == "control" else policy)
     assert cfg.tracking.enabled == (tracking == "mlflow")
 
 
-@pytest.mark.parametrize("override", ["policy.alpah=1", "policy.alpha=high", "trackin.uri=x"])
+@pytest.mark.parametrize("override", ["policy.linucb.alpah=1", "policy.linucb.alpha=high", "trackin.uri=x"])
 def test_typos_and_wrong_types_fail_in_hydra(override):
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
         with pytest.raises(ConfigCompositionException) as info:
@@ -37,7 +37,7 @@ def test_typos_and_wrong_types_fail_in_hydra(override):
 def test_estimates_of_a_fixed_policy_cover_the_truth(tmp_path):
     write_log(tmp_path / "u.jsonl", "uniform", 8_000, seed=5)
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-        cfg = compose("evaluate", overrides=[f"log={tmp_path / 'u.jsonl'}", "policy=control", "policy.action=2",
+        cfg = compose("evaluate", overrides=[f"log={tmp_path / 'u.jsonl'}", "policy=control", "policy.control.action=2",
                                              "tracking=none"])
     rows = {r["method"]: r for r in evaluate(cfg)}
     truth = fixed_truth(2)
@@ -52,7 +52,7 @@ def test_a_dsjson_log_is_evaluated_like_the_event_log_it_came_from(tmp_path):
     results = []
     for name in ("u.jsonl", "u.dsjson"):
         with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-            cfg = compose("evaluate", overrides=[f"log={tmp_path / name}", "policy=control", "policy.action=2",
+            cfg = compose("evaluate", overrides=[f"log={tmp_path / name}", "policy=control", "policy.control.action=2",
                                                  "tracking=none"])
         results.append({r["method"]: r for r in evaluate(cfg)})
     ours, theirs = results
@@ -79,8 +79,8 @@ def test_end_to_end_run_is_recorded_in_mlflow(tmp_path):
     client = MlflowClient(tracking_uri=uri)
     experiment = client.get_experiment_by_name("e2e")
     (run,) = client.search_runs([experiment.experiment_id])
-    assert run.data.params["policy.name"] == "lin_ts" and run.data.params["policy.v"] == "0.3"
-    assert {"replay.value", "ips.value", "dr.ci_low", "snips.ess"} <= set(run.data.metrics)
+    assert run.data.params["policy.lin_ts.name"] == "lin_ts" and run.data.params["policy.lin_ts.v"] == "0.3"
+    assert {"lin_ts.replay.value", "lin_ts.ips.value", "lin_ts.dr.ci_low", "lin_ts.snips.ess"} <= set(run.data.metrics)
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"evaluation.csv", "evaluation.md", "config.yaml"} <= artifacts
     assert run.info.status == "FINISHED"

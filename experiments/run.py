@@ -1,0 +1,349 @@
+"""``omnibandit-run``: simulate the customer base, let each policy decide, score it against the agenda.
+
+Every policy in the ``policy`` config group selection runs on the same simulated
+customer stream (same seed: common random numbers), through its own engine, with the
+agenda's randomised control holdout. The job prints the scorecard and records one MLflow
+run: params (the flattened config), step-wise metrics logged in batches, and artifacts
+(the resolved config, ``scorecard.csv`` / ``scorecard.md`` and PNG plots)::
+
+    omnibandit-run                                   # linucb, lin_ts, egreedy and uniform
+    omnibandit-run policy=lin_ts simulator.n_events=1000000
+    omnibandit-run -m policy=linucb,lin_ts seed=0,1,2   # a sweep: runs nested under a parent run
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import hydra
+import numpy as np
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from omnibandit.engine import DecisionBatch, Engine
+from omnibandit.simulators.journey import OUTCOMES, JourneyScenario, JourneySimulator
+
+from .agenda import SCORECARD_COLUMNS, Agenda, ArmStats, scorecard_row
+from .config import register_configs
+from .tracking import Tracker, to_csv, to_markdown
+
+__all__ = ["PolicyRun", "run_policy", "run_experiment", "rank_rows", "main", "SweepParentRun"]
+
+PARENT_RUN_ENV = "OMNIBANDIT_PARENT_RUN_ID"
+
+
+@dataclasses.dataclass
+class PolicyRun:
+    """What one policy did on the simulated stream.
+
+    Attributes
+    ----------
+    policy : str
+    arms : list of (policy ArmStats, control ArmStats), one pair per use case
+    series : dict of str to numpy.ndarray
+        Step-wise metrics (``step`` is the number of events decided so far).
+    touchpoint_reward : dict of str to float
+        Mean realised reward of the policy's decisions per touchpoint.
+    seconds : float
+        Wall time of the decision loop (simulator + engine), after warm-up.
+    events : int
+    engine_stats : dict
+    """
+
+    policy: str
+    arms: list[tuple[ArmStats, ArmStats]]
+    series: dict[str, np.ndarray]
+    touchpoint_reward: dict[str, float]
+    seconds: float
+    events: int
+    engine_stats: dict[str, Any]
+    dropped_rewards: int = 0
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else math.nan
+
+
+def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: str | None = None,
+               log_every: int = 2000, progress: bool = False) -> PolicyRun:
+    """Run ``engine`` on ``simulator`` with ``agenda``'s control holdout until the stream ends.
+
+    Examples
+    --------
+    >>> from omnibandit.simulators.journey import JourneySimulator, OUTCOMES
+    >>> sim = JourneySimulator(seed=0, n_customers=1000, n_events=2000)
+    >>> agenda = Agenda([{"id": "basket", "hypothesis": "h", "stage": "in_visit",
+    ...                   "touchpoints": ["point_of_sale", "mobile_app", "associate_device"],
+    ...                   "actions": ["no_message", "bonus_points"], "outcome": "basket", "control": "no_message"}],
+    ...                 sim.schema, OUTCOMES)
+    >>> result = run_policy(Engine.for_policy(sim.schema, "egreedy", seed=0), sim, agenda, seed=0)
+    >>> result.arms[0][0].n > 0 and result.arms[0][1].n > 0
+    True
+    """
+    name = policy or engine.policy.name
+    n_uc = len(agenda)
+    n_tp = len(simulator.schema.touchpoints)
+    holdout = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
+    eligibility = engine.featuriser.eligibility
+    arms = [(ArmStats(), ArmStats()) for _ in range(n_uc)]
+    codes: dict[str, int] = {}  # decision id -> (touchpoint * n_uc + use case) * 2 + arm
+    tp_sum, tp_n = np.zeros(n_tp), np.zeros(n_tp)
+    steps: list[list[float]] = []
+    totals = {"reward": 0.0, "regret": 0.0, "expected": 0.0, "oracle": 0.0}
+    budgeted = bool(np.isfinite(engine.remaining_budget).any())
+    control_seq = 0
+    decided = 0
+    next_log = log_every
+    dropped = 0
+    bar = _progress(total=len(simulator), desc=name, enabled=progress)
+    start = time.perf_counter()
+
+    def absorb(due) -> None:
+        nonlocal dropped
+        if not len(due):
+            return
+        packed = np.fromiter(map(codes.pop, due.decision_ids), dtype=np.int64, count=len(due))
+        arm, uc, tp = packed % 2, (packed // 2) % n_uc, packed // (2 * n_uc)
+        rewards = agenda.rewards(uc, due.outcomes)
+        outcomes = np.column_stack([due.outcomes[o] for o in agenda.outcomes])
+        target = outcomes[np.arange(len(due)), agenda.target[uc]]
+        ours = np.flatnonzero(arm == 0)
+        if ours.shape[0]:
+            ids = [due.decision_ids[i] for i in ours.tolist()]
+            pending = engine.pending
+            alive = np.fromiter((i in pending for i in ids), dtype=np.bool_, count=len(ids))
+            if not alive.all():  # evicted or expired decisions: counted, never learned twice
+                dropped += int((~alive).sum())
+                ids = [i for i, ok in zip(ids, alive.tolist()) if ok]
+                ours_alive = ours[alive]
+            else:
+                ours_alive = ours
+            if ids:
+                engine.reward_batch(ids, rewards[ours_alive], time=float(due.times[ours_alive].min()))
+            np.add.at(tp_sum, tp[ours], rewards[ours])
+            np.add.at(tp_n, tp[ours], 1.0)
+            totals["reward"] += float(rewards[ours].sum())
+        for u in np.unique(uc).tolist():
+            for a in (0, 1):
+                rows = (uc == u) & (arm == a)
+                if rows.any():
+                    arms[u][a].add_rewards(rewards[rows], target[rows])
+
+    while (batch := simulator.next_batch()) is not None:
+        n = len(batch)
+        stage, tp = np.asarray(batch.stage), np.asarray(batch.touchpoint)
+        uc = agenda.assign(stage, tp)
+        inside = uc >= 0
+        ucz = np.maximum(uc, 0)
+        draw = holdout.random(simulator.scenario.batch_size if n <= simulator.scenario.batch_size else n)[:n]
+        control = inside & (draw < agenda.holdout_share)
+        treat = inside & ~control
+        E = eligibility[tp, stage] & agenda.candidates[ucz]
+        if budgeted:
+            E &= engine.remaining_budget > 0
+        R = agenda.expected_rewards(ucz, simulator.expected_outcomes())
+        best = np.max(np.where(E, R, -np.inf), axis=1)
+        actions = np.full(n, -1, dtype=np.int64)
+        ids: list[Any] = [None] * n
+        if treat.any():
+            rows = np.flatnonzero(treat)
+            sub = dataclasses.replace(batch.take(rows), eligible=agenda.candidates[uc[rows]])
+            decisions = engine.decide_batch(sub)
+            actions[rows] = decisions.actions
+            for i, d in zip(rows.tolist(), decisions.decision_ids):
+                ids[i] = d
+        if control.any():
+            rows = np.flatnonzero(control)
+            fixed = agenda.control_action[uc[rows]]
+            # random control: uniform over the eligible candidates (draw the r-th eligible action)
+            count = E[rows].sum(axis=1)
+            r = np.minimum((draw[rows] / agenda.holdout_share * count).astype(np.int64), count - 1)
+            uniform = np.argmax(np.cumsum(E[rows], axis=1) > r[:, None], axis=1)
+            actions[rows] = np.where(fixed >= 0, fixed, uniform)
+            for i in rows.tolist():
+                control_seq += 1
+                ids[i] = f"control-{control_seq}"
+        decided_rows = np.flatnonzero(inside)
+        chosen = R[decided_rows, actions[decided_rows]]
+        regret = best[decided_rows] - chosen
+        arm = control[decided_rows].astype(np.int64)
+        packed = (tp[decided_rows] * n_uc + uc[decided_rows]) * 2 + arm
+        codes.update(zip([ids[i] for i in decided_rows.tolist()], packed.tolist()))
+        for u in np.unique(uc[decided_rows]).tolist():
+            for a in (0, 1):
+                m = (uc[decided_rows] == u) & (arm == a)
+                if m.any():
+                    arms[u][a].add_decisions(chosen[m], regret[m])
+        ours = arm == 0
+        totals["regret"] += float(regret[ours].sum())
+        totals["expected"] += float(chosen[ours].sum())
+        totals["oracle"] += float(best[decided_rows][ours].sum())
+        respond_ids = [i if i is not None else "" for i in ids]
+        absorb(simulator.respond(DecisionBatch(respond_ids, actions, np.ones(n), np.zeros((0, 0)), name, 0,
+                                               np.asarray(batch.time))))
+        decided += n
+        bar.update(n)
+        if decided >= next_log:
+            steps.append([decided, totals["reward"], totals["regret"], totals["expected"], totals["oracle"],
+                          *(tp_sum / np.maximum(tp_n, 1))])
+            next_log += log_every
+    absorb(simulator.flush())
+    seconds = time.perf_counter() - start
+    bar.close()
+    touchpoints = simulator.schema.touchpoints
+    columns = ["step", "cumulative_reward", "cumulative_regret", "cumulative_expected_reward",
+               "cumulative_oracle_reward", *[f"reward.{t}" for t in touchpoints]]
+    table = np.array(steps, dtype=np.float64).reshape(-1, len(columns))
+    return PolicyRun(policy=name, arms=arms, series={c: table[:, j] for j, c in enumerate(columns)},
+                     touchpoint_reward={t: float(tp_sum[j] / tp_n[j]) for j, t in enumerate(touchpoints) if tp_n[j]},
+                     seconds=seconds, events=decided, engine_stats=dict(engine.stats), dropped_rewards=dropped)
+
+
+def _progress(*, total: int, desc: str, enabled: bool):
+    """A tqdm bar that appears only when the run lasts more than two seconds."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="ev", unit_scale=True, delay=2.0, mininterval=0.5,
+                disable=not enabled, leave=False)
+
+
+def _policies(cfg: DictConfig) -> dict[str, dict[str, Any]]:
+    selected = OmegaConf.to_container(cfg.policy, resolve=True)
+    if not isinstance(selected, Mapping) or not selected:
+        raise ValueError("policy: select one or more policies, e.g. policy=linucb or policy=[linucb,lin_ts].")
+    return {key: dict(value) for key, value in selected.items()}
+
+
+def build_simulator(cfg: DictConfig) -> JourneySimulator:
+    params = {k: v for k, v in OmegaConf.to_container(cfg.simulator, resolve=True).items() if k != "name"}
+    return JourneySimulator(JourneyScenario(**params), seed=int(cfg.seed))
+
+
+def build_agenda(cfg: DictConfig, schema) -> Agenda:
+    conf = OmegaConf.to_container(cfg.agenda, resolve=True)
+    return Agenda(conf["use_cases"], schema, OUTCOMES, holdout_share=conf["holdout_share"])
+
+
+def run_experiment(cfg: DictConfig) -> tuple[list[dict[str, Any]], list[PolicyRun], Agenda]:
+    """Run every selected policy on the same stream; returns (ranked scorecard rows, runs, agenda)."""
+    runs: list[PolicyRun] = []
+    agenda = None
+    for key, params in _policies(cfg).items():
+        simulator = build_simulator(cfg)
+        agenda = build_agenda(cfg, simulator.schema)
+        name = params.pop("name", key)
+        engine = Engine.for_policy(simulator.schema, name, seed=int(cfg.seed),
+                                   pending_capacity=int(cfg.engine.pending_capacity), **params)
+        engine.warmup()
+        runs.append(run_policy(engine, simulator, agenda, seed=int(cfg.seed), policy=key,
+                               log_every=int(cfg.log_every), progress=bool(cfg.progress)))
+    rows = [scorecard_row(uc, run.policy, *run.arms[u]) for run in runs for u, uc in enumerate(agenda.use_cases)]
+    return rank_rows(rows), runs, agenda
+
+
+def rank_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Use cases by expected value (best policy's), then priority; policies in their given order."""
+    best: dict[str, tuple[float, int]] = {}
+    for r in rows:
+        ev = r["expected_value"] if math.isfinite(r["expected_value"]) else -math.inf
+        prev = best.get(r["use_case"], (-math.inf, r["priority"]))
+        best[r["use_case"]] = (max(prev[0], ev), r["priority"])
+    order = sorted(best, key=lambda u: (-best[u][0], best[u][1]))
+    rank = {u: i for i, u in enumerate(order)}
+    return sorted(rows, key=lambda r: rank[r["use_case"]])
+
+
+def summary_metrics(rows: list[dict[str, Any]], runs: list[PolicyRun]) -> dict[str, float]:
+    """Final scalar metrics: per policy totals and throughput, per use case and policy scorecard figures."""
+    out: dict[str, float] = {}
+    for run in runs:
+        p = run.policy
+        out[f"{p}.events_per_second"] = run.events_per_second
+        out[f"{p}.dropped_rewards"] = float(run.dropped_rewards)
+        for key in ("decisions", "rewards", "expired", "evicted"):
+            if key in run.engine_stats:
+                out[f"{p}.engine.{key}"] = float(run.engine_stats[key])
+        for column in ("cumulative_reward", "cumulative_regret"):
+            if run.series[column].shape[0]:
+                out[f"{p}.{column}"] = float(run.series[column][-1])
+    for r in rows:
+        for column in ("reward", "control_reward", "lift", "lift_ci_low", "lift_ci_high", "p_beats_control",
+                       "incremental_value", "regret"):
+            out[f"{r['policy']}.{r['use_case']}.{column}"] = r[column]
+    return out
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> None:
+    """The Hydra entry point (``omnibandit-run``)."""
+    from .plots import log_plots
+
+    tracking = cfg.tracking
+    names = "+".join(_policies(cfg))
+    with Tracker(enabled=tracking.enabled, uri=tracking.uri, experiment=tracking.experiment,
+                 run_name=f"{names}-seed{cfg.seed}", parent_run_id=os.environ.get(PARENT_RUN_ENV)) as run:
+        run.log_params(OmegaConf.to_container(cfg, resolve=True))
+        rows, runs, agenda = run_experiment(cfg)
+        table = [{k: r[k] for k in SCORECARD_COLUMNS} for r in rows]
+        print(to_markdown([{**t, "expected_value": r["expected_value"]} for t, r in zip(table, rows)]))
+        for result in runs:
+            print(f"{result.policy}: {result.events:,} events in {result.seconds:.1f} s "
+                  f"({result.events_per_second:,.0f} events/s), dropped rewards {result.dropped_rewards}")
+        for result in runs:
+            run.log_series({f"{result.policy}.{k}": v for k, v in result.series.items() if k != "step"},
+                           steps=result.series["step"])
+        run.log_metrics(summary_metrics(rows, runs))
+        run.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
+        run.log_text(to_csv(table), "scorecard.csv")
+        run.log_text(to_markdown(table), "scorecard.md")
+        if run.run_id:
+            log_plots(run, rows, runs)
+            print(f"MLflow run {run.run_id} in experiment {tracking.experiment!r} at {run.tracking_uri} "
+                  f"(browse with: mlflow ui --backend-store-uri {run.tracking_uri})")
+
+
+class SweepParentRun(Callback):
+    """Hydra callback: a parent MLflow run for a multirun, created in the launching process.
+
+    Jobs find its id in the ``OMNIBANDIT_PARENT_RUN_ID`` environment variable and nest
+    under it; the tracking URI is pinned (absolute) so every job writes to the same store.
+    """
+
+    def __init__(self) -> None:
+        self.run_id: str | None = None
+        self._client = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        tracking = config.get("tracking")
+        if tracking is None or not tracking.get("enabled", False):
+            return
+        import mlflow
+
+        if tracking.get("uri"):
+            mlflow.set_tracking_uri(tracking.uri)
+        uri = mlflow.get_tracking_uri()
+        os.environ["MLFLOW_TRACKING_URI"] = uri
+        client = mlflow.tracking.MlflowClient(uri)
+        experiment = client.get_experiment_by_name(tracking.experiment)
+        experiment_id = experiment.experiment_id if experiment else client.create_experiment(tracking.experiment)
+        overrides = " ".join(config.hydra.overrides.task) if "hydra" in config else ""
+        run = client.create_run(experiment_id, run_name=f"sweep {overrides}".strip(),
+                                tags={"omnibandit.sweep": "parent"})
+        self.run_id, self._client = run.info.run_id, client
+        os.environ[PARENT_RUN_ENV] = self.run_id
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if self._client is not None and self.run_id is not None:
+            self._client.set_terminated(self.run_id)
+            os.environ.pop(PARENT_RUN_ENV, None)
+
+
+register_configs()
+
+if __name__ == "__main__":
+    main()
