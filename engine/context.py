@@ -90,7 +90,8 @@ class ContextBatch:
     ``touchpoint``, ``stage``, ``market`` and ``identification`` are arrays of names or
     of integer codes (positions in the schema). ``features`` is (n, n_numeric) raw
     values in schema order, with ``missing`` (n, n_numeric) marking absent ones;
-    ``categorical`` maps a categorical feature to its n values; ``eligible`` (n, K)
+    ``categorical`` maps a categorical feature to its n values (names, or integer
+    codes: positions in the feature's categories, -1 for missing); ``eligible`` (n, K)
     narrows the schema's eligible sets; ``time`` is (n,) engine times. ``X`` (n, d)
     gives already featurised vectors (e.g. replayed from a log written with the same
     schema): featurisation is skipped and ``eligible`` (or every action) applies.

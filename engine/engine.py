@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import threading
 import time as _time
@@ -148,7 +149,8 @@ class Engine:
             for a in schema.actions])
         self._finite_windows = bool(np.isfinite(self._windows).any())
         self.pending = PendingStore(check_int("pending_capacity", pending_capacity, low=1), self.n_features)
-        self._closed: OrderedDict[str, str] = OrderedDict()
+        # recently closed ids -> how (for precise errors); holds the newest _closed_capacity to 2x that many
+        self._closed: dict[str, str] = {}
         self._closed_capacity = max(1024, pending_capacity)
         self._deadlines: list[tuple[float, str]] = []
         self.event_sink = event_sink
@@ -399,12 +401,9 @@ class Engine:
             self._seq += n
             prefix = self._id_prefix()
             ids = [f"{prefix}-{i}" for i in range(start, start + n)]
-            for i in range(n):
-                pending.add(ids[i], X[i], actions[i], propensities[i], times[i], deadlines[i])
+            pending.add_batch(ids, X, actions, propensities, times, deadlines)
             if self._finite_windows:
-                for i in range(n):
-                    if deadlines[i] < math.inf:
-                        heapq.heappush(self._deadlines, (float(deadlines[i]), ids[i]))
+                self._push_deadlines(ids, deadlines)
             if self._has_budget:
                 self._budget -= np.bincount(actions, minlength=self.n_actions)
                 np.maximum(self._budget, 0, out=self._budget)
@@ -465,9 +464,8 @@ class Engine:
             pending = self.pending
             self.policy._update_batch(pending.X[slot_arr], pending.action[slot_arr], values, pending.propensity[slot_arr])
             self.policy.version_[0] += len(ids)
-            for decision_id in ids:
-                pending.pop(decision_id)
-                self._remember(decision_id, _REWARDED)
+            pending.pop_batch(ids)
+            self._remember_batch(ids, _REWARDED)
             self.counters["rewards"] += len(ids)
             if self.event_sink is not None:
                 for decision_id, value in zip(ids, values.tolist()):
@@ -657,20 +655,59 @@ class Engine:
             self.event_sink.record_reward(decision_id, value, now, "reward" if how == _REWARDED else how)
 
     def _remember(self, decision_id: str, how: str) -> None:
+        self._closed[decision_id] = how
+        if len(self._closed) > 2 * self._closed_capacity:
+            self._trim_closed()
+
+    def _remember_batch(self, decision_ids: list[str], how: str) -> None:
+        self._closed.update(dict.fromkeys(decision_ids, how))
+        if len(self._closed) > 2 * self._closed_capacity:
+            self._trim_closed()
+
+    def _trim_closed(self) -> None:
+        """Keep the newest ``_closed_capacity`` closed ids (amortised O(1) per close)."""
         closed = self._closed
-        closed[decision_id] = how
-        if len(closed) > self._closed_capacity:
-            closed.popitem(last=False)
+        self._closed = dict(itertools.islice(closed.items(), len(closed) - self._closed_capacity, None))
+
+    def _push_deadlines(self, decision_ids: list[str], deadlines: np.ndarray) -> None:
+        """One heap entry for a batch: (earliest deadline, its id, ids, deadlines) in deadline order."""
+        finite = np.flatnonzero(deadlines < math.inf)
+        if not finite.shape[0]:
+            return
+        order = finite[np.argsort(deadlines[finite], kind="stable")]
+        chunk_ids = [decision_ids[i] for i in order.tolist()]
+        heapq.heappush(self._deadlines, (float(deadlines[order[0]]), chunk_ids[0], chunk_ids, deadlines[order]))
 
     def _expire_due(self, now: float) -> int:
+        """Close every pending decision whose deadline is <= now, in deadline order."""
         heap = self._deadlines
-        n = 0
+        index = self.pending.index
+        due: list[tuple[float, str]] = []
         while heap and heap[0][0] <= now:
-            deadline, decision_id = heapq.heappop(heap)
-            if decision_id in self.pending.index:
-                self._close(decision_id, _EXPIRED, now)
-                n += 1
-        return n
+            entry = heapq.heappop(heap)
+            if len(entry) == 2:
+                if entry[1] in index:
+                    due.append(entry)
+                continue
+            _, _, chunk_ids, deadlines = entry
+            cut = int(np.searchsorted(deadlines, now, side="right"))
+            due.extend((t, i) for t, i in zip(deadlines[:cut].tolist(), chunk_ids[:cut]) if i in index)
+            if cut < len(chunk_ids):
+                heapq.heappush(heap, (float(deadlines[cut]), chunk_ids[cut], chunk_ids[cut:], deadlines[cut:]))
+        due.sort()  # close in global deadline order, as one heap of single entries would
+        for _, decision_id in due:
+            self._close(decision_id, _EXPIRED, now)
+        return len(due)
+
+    def _deadline_pairs(self) -> list[tuple[float, str]]:
+        """The deadline heap as (deadline, decision_id) pairs (for snapshots)."""
+        pairs: list[tuple[float, str]] = []
+        for entry in self._deadlines:
+            if len(entry) == 2:
+                pairs.append((float(entry[0]), entry[1]))
+            else:
+                pairs.extend(zip(entry[3].tolist(), entry[2]))
+        return sorted(pairs)
 
 
 def _check_time(value) -> float:

@@ -340,7 +340,12 @@ class Featuriser:
                 if values is None:
                     X[:, self._cat_missing[j]] = 1.0
                     continue
-                pos = np.array([self._cat_maps[j].get(v, self._cat_missing[j]) for v in values], dtype=np.int64)
+                if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+                    # integer codes: positions in the feature's categories; any other code is missing
+                    start, size = self._cat_missing[j] - len(self._cat_maps[j]), len(self._cat_maps[j])
+                    pos = np.where((values >= 0) & (values < size), start + values, self._cat_missing[j])
+                else:
+                    pos = np.array([self._cat_maps[j].get(v, self._cat_missing[j]) for v in values], dtype=np.int64)
                 if pos.shape[0] != n:
                     raise FeatureLengthMismatch(f"categorical[{name!r}]", pos.shape, f"must be ({n},).")
                 X[np.arange(n), pos] = 1.0

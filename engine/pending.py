@@ -65,6 +65,28 @@ class PendingStore:
         self.index[decision_id] = slot
         return slot
 
+    def add_batch(self, decision_ids: list[str], X: np.ndarray, actions: np.ndarray, propensities: np.ndarray,
+                  times: np.ndarray, deadlines: np.ndarray) -> np.ndarray:
+        """:meth:`add` for n decisions at once (ids must be new); returns their slots in order."""
+        n = len(decision_ids)
+        free = self._free
+        slots = np.array(free[len(free) - n:][::-1], dtype=np.int64)
+        del free[len(free) - n:]
+        self.X[slots] = X
+        self.action[slots] = actions
+        self.propensity[slots] = propensities
+        self.time[slots] = times
+        self.deadline[slots] = deadlines
+        self.accumulated[slots] = 0.0
+        self.n_outcomes[slots] = 0
+        self.index.update(zip(decision_ids, slots.tolist()))
+        return slots
+
+    def pop_batch(self, decision_ids: list[str]) -> None:
+        """:meth:`pop` for several pending ids."""
+        pop = self.index.pop
+        self._free.extend([pop(i) for i in decision_ids])
+
     def pop(self, decision_id: str) -> int:
         """Remove ``decision_id`` and return its slot; the slot's rows stay readable until reused."""
         slot = self.index.pop(decision_id)

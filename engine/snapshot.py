@@ -63,7 +63,7 @@ def _payload(engine, log_offset: int | None) -> bytes:
         "pending_ids": list(pending.index),
         "closed": [list(item) for item in engine._closed.items()],
         "seen_events": list(engine._seen_events),
-        "deadlines": [list(item) for item in engine._deadlines],
+        "deadlines": [list(item) for item in engine._deadline_pairs()],
         "counters": dict(engine.counters),
         "rejected": dict(engine.rejected),
         "log_offset": log_offset,

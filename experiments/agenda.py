@@ -173,8 +173,11 @@ class Agenda:
     def rewards(self, use_case: np.ndarray, outcomes: Mapping[str, np.ndarray]) -> np.ndarray:
         """Reward of every row: its use case's weighted sum of outcomes."""
         W = self.weights[use_case]
-        return sum(W[:, j] * np.asarray(outcomes[name]) for j, name in enumerate(self.outcomes) if W[:, j].any()) \
-            + np.zeros(len(use_case))
+        out = np.zeros(len(use_case))
+        for j, name in enumerate(self.outcomes):
+            if W[:, j].any():
+                out += W[:, j] * np.asarray(outcomes[name])
+        return out
 
     def expected_rewards(self, use_case: np.ndarray, expected: Mapping[str, np.ndarray]) -> np.ndarray:
         """Expected reward (n, K) of every action on every row, from expected outcomes (n, K)."""
@@ -207,15 +210,21 @@ class ArmStats:
     regret: float = 0.0
 
     def add_rewards(self, rewards: np.ndarray, target: np.ndarray) -> None:
-        self.n += int(rewards.shape[0])
-        self.total += float(rewards.sum())
-        self.total_sq += float(np.dot(rewards, rewards))
-        self.target += float(target.sum())
+        self.add_reward_sums(rewards.shape[0], rewards.sum(), np.dot(rewards, rewards), target.sum())
+
+    def add_reward_sums(self, n, total, total_sq, target) -> None:
+        self.n += int(n)
+        self.total += float(total)
+        self.total_sq += float(total_sq)
+        self.target += float(target)
 
     def add_decisions(self, expected: np.ndarray, regret: np.ndarray) -> None:
-        self.decided += int(expected.shape[0])
-        self.expected += float(expected.sum())
-        self.regret += float(regret.sum())
+        self.add_decision_sums(expected.shape[0], expected.sum(), regret.sum())
+
+    def add_decision_sums(self, n, expected, regret) -> None:
+        self.decided += int(n)
+        self.expected += float(expected)
+        self.regret += float(regret)
 
     @property
     def mean(self) -> float:

@@ -26,6 +26,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from omnibandit.engine import DecisionBatch, Engine
+from omnibandit.engine.errors import OmnibanditError
 from omnibandit.simulators.journey import OUTCOMES, JourneyScenario, JourneySimulator
 
 from .agenda import SCORECARD_COLUMNS, Agenda, ArmStats, scorecard_row
@@ -53,6 +54,10 @@ class PolicyRun:
         Wall time of the decision loop (simulator + engine), after warm-up.
     events : int
     engine_stats : dict
+    dropped_rewards : int
+        Rewards that arrived for a decision the engine no longer held (evicted or expired).
+    capped_rewards : int
+        Rewards capped to [0, 1] for a policy that learns only from such rewards (Beta TS).
     """
 
     policy: str
@@ -63,6 +68,7 @@ class PolicyRun:
     events: int
     engine_stats: dict[str, Any]
     dropped_rewards: int = 0
+    capped_rewards: int = 0
 
     @property
     def events_per_second(self) -> float:
@@ -100,11 +106,17 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
     decided = 0
     next_log = log_every
     dropped = 0
+    capped = 0
+    try:  # Beta TS learns from rewards in [0, 1] only: it gets them capped (the scorecard keeps the true ones)
+        engine.policy.check_reward(2.0)
+        unit_rewards = False
+    except OmnibanditError:
+        unit_rewards = True
     bar = _progress(total=len(simulator), desc=name, enabled=progress)
     start = time.perf_counter()
 
     def absorb(due) -> None:
-        nonlocal dropped
+        nonlocal dropped, capped
         if not len(due):
             return
         packed = np.fromiter(map(codes.pop, due.decision_ids), dtype=np.int64, count=len(due))
@@ -115,8 +127,7 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
         ours = np.flatnonzero(arm == 0)
         if ours.shape[0]:
             ids = [due.decision_ids[i] for i in ours.tolist()]
-            pending = engine.pending
-            alive = np.fromiter((i in pending for i in ids), dtype=np.bool_, count=len(ids))
+            alive = np.fromiter(map(engine.pending.index.__contains__, ids), dtype=np.bool_, count=len(ids))
             if not alive.all():  # evicted or expired decisions: counted, never learned twice
                 dropped += int((~alive).sum())
                 ids = [i for i, ok in zip(ids, alive.tolist()) if ok]
@@ -124,15 +135,18 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
             else:
                 ours_alive = ours
             if ids:
-                engine.reward_batch(ids, rewards[ours_alive], time=float(due.times[ours_alive].min()))
+                learn = rewards[ours_alive]
+                if unit_rewards:
+                    capped += int(((learn < 0) | (learn > 1)).sum())
+                    learn = np.clip(learn, 0.0, 1.0)
+                engine.reward_batch(ids, learn, time=float(due.times[ours_alive].min()))
             np.add.at(tp_sum, tp[ours], rewards[ours])
             np.add.at(tp_n, tp[ours], 1.0)
             totals["reward"] += float(rewards[ours].sum())
-        for u in np.unique(uc).tolist():
-            for a in (0, 1):
-                rows = (uc == u) & (arm == a)
-                if rows.any():
-                    arms[u][a].add_rewards(rewards[rows], target[rows])
+        group = uc * 2 + arm
+        sums = [np.bincount(group, weights=w, minlength=2 * n_uc) for w in (None, rewards, rewards**2, target)]
+        for g in np.flatnonzero(sums[0]).tolist():
+            arms[g // 2][g % 2].add_reward_sums(*(s[g] for s in sums))
 
     while (batch := simulator.next_batch()) is not None:
         n = len(batch)
@@ -149,7 +163,7 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
         R = agenda.expected_rewards(ucz, simulator.expected_outcomes())
         best = np.max(np.where(E, R, -np.inf), axis=1)
         actions = np.full(n, -1, dtype=np.int64)
-        ids: list[Any] = [None] * n
+        ids: list[str] = [""] * n  # "": outside the agenda, nothing decided
         if treat.any():
             rows = np.flatnonzero(treat)
             sub = dataclasses.replace(batch.take(rows), eligible=agenda.candidates[uc[rows]])
@@ -174,17 +188,15 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
         arm = control[decided_rows].astype(np.int64)
         packed = (tp[decided_rows] * n_uc + uc[decided_rows]) * 2 + arm
         codes.update(zip([ids[i] for i in decided_rows.tolist()], packed.tolist()))
-        for u in np.unique(uc[decided_rows]).tolist():
-            for a in (0, 1):
-                m = (uc[decided_rows] == u) & (arm == a)
-                if m.any():
-                    arms[u][a].add_decisions(chosen[m], regret[m])
+        group = uc[decided_rows] * 2 + arm
+        sums = [np.bincount(group, weights=w, minlength=2 * n_uc) for w in (None, chosen, regret)]
+        for g in np.flatnonzero(sums[0]).tolist():
+            arms[g // 2][g % 2].add_decision_sums(*(s[g] for s in sums))
         ours = arm == 0
         totals["regret"] += float(regret[ours].sum())
         totals["expected"] += float(chosen[ours].sum())
         totals["oracle"] += float(best[decided_rows][ours].sum())
-        respond_ids = [i if i is not None else "" for i in ids]
-        absorb(simulator.respond(DecisionBatch(respond_ids, actions, np.ones(n), np.zeros((0, 0)), name, 0,
+        absorb(simulator.respond(DecisionBatch(ids, actions, np.ones(n), np.zeros((0, 0)), name, 0,
                                                np.asarray(batch.time))))
         decided += n
         bar.update(n)
@@ -201,7 +213,8 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
     table = np.array(steps, dtype=np.float64).reshape(-1, len(columns))
     return PolicyRun(policy=name, arms=arms, series={c: table[:, j] for j, c in enumerate(columns)},
                      touchpoint_reward={t: float(tp_sum[j] / tp_n[j]) for j, t in enumerate(touchpoints) if tp_n[j]},
-                     seconds=seconds, events=decided, engine_stats=dict(engine.stats), dropped_rewards=dropped)
+                     seconds=seconds, events=decided, engine_stats=dict(engine.stats), dropped_rewards=dropped,
+                     capped_rewards=capped)
 
 
 def _progress(*, total: int, desc: str, enabled: bool):
@@ -265,6 +278,7 @@ def summary_metrics(rows: list[dict[str, Any]], runs: list[PolicyRun]) -> dict[s
         p = run.policy
         out[f"{p}.events_per_second"] = run.events_per_second
         out[f"{p}.dropped_rewards"] = float(run.dropped_rewards)
+        out[f"{p}.capped_rewards"] = float(run.capped_rewards)
         for key in ("decisions", "rewards", "expired", "evicted"):
             if key in run.engine_stats:
                 out[f"{p}.engine.{key}"] = float(run.engine_stats[key])

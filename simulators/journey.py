@@ -34,7 +34,6 @@ expected outcome of every action for the last batch, so regret and true lift are
 from __future__ import annotations
 
 import dataclasses
-import heapq
 import math
 from typing import Any
 
@@ -48,6 +47,7 @@ from .base import RewardEvents
 __all__ = ["JourneyScenario", "JourneySimulator", "ACTIONS", "OUTCOMES", "CATEGORIES", "SEGMENTS", "calibrate"]
 
 DAY = 86400.0
+_BUCKET = 0.25  # days per bucket of outcomes in flight
 SEGMENTS = ("new", "returning", "loyal", "lapsed")
 CATEGORIES = ("fresh", "home", "fashion", "beauty")
 OUTCOMES = ("trip", "basket", "satisfaction", "return", "revenue")
@@ -212,8 +212,7 @@ class JourneySimulator:
         self.produced = 0
         self.revenue = 0.0
         self.counts = {"events": 0, "identified": 0, "trips": 0, "rewards": 0}
-        self._in_flight: list[tuple[float, int, list[str], np.ndarray, np.ndarray]] = []  # heap by due time
-        self._seq = 0
+        self._buckets: dict[int, list[tuple[list[str], np.ndarray, np.ndarray]]] = {}  # outcomes in flight
         self._last: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ set-up
@@ -246,7 +245,8 @@ class JourneySimulator:
         self.return_logit = math.log(0.4 / 0.6) + 0.8 * (self.share_of_wallet - 0.35) - 0.5 * (seg == 3)
         self.stage = np.zeros(n, dtype=np.int64)
         self.trip_time = np.full(n, np.inf)
-        self.trip_decision: list[str | None] = [None] * n
+        self.trip_decision = np.full(n, "", dtype=object)  # the pre-visit decision whose trip is under way
+        self.trip_revenue = np.zeros(n)
         self.carry = np.zeros(n)  # basket uplift from a redeemed pre-visit coupon
         self.last_offer_cat = np.full(n, -1, dtype=np.int64)
         self.last_offer_time = np.full(n, -np.inf)
@@ -305,7 +305,7 @@ class JourneySimulator:
             return self.next_batch(n)
         stage = self.stage[customers]
         stage[np.isfinite(self.trip_time[customers])] = 1
-        self.trip_time[customers[stage == 1]] = np.inf
+        self._arrive_in_store(customers[stage == 1], times[stage == 1])
         # touchpoint and identification
         draws = self._arrive.random((n, 2))[:m]
         tp = (draws[:, :1] > self._touchpoint_cdf[stage]).sum(axis=1)
@@ -324,6 +324,18 @@ class JourneySimulator:
         return ContextBatch(touchpoint=tp, stage=stage, features=features, missing=np.repeat(~known[:, None], 6, axis=1),
                             categorical=categorical, market=self.market[customers], identification=ident,
                             customer_id=cid, time=times * DAY)
+
+    def _arrive_in_store(self, customers: np.ndarray, times: np.ndarray) -> None:
+        """The trip happens: the pre-visit decision that brought the customer in gets its reward now."""
+        decided = self.trip_decision[customers] != ""
+        if decided.any():
+            c = customers[decided]
+            values = np.zeros((c.shape[0], len(OUTCOMES)))
+            values[:, 0] = 1.0
+            values[:, 4] = self.trip_revenue[c]
+            self._schedule(self.trip_decision[c].tolist(), times[decided], values)
+        self.trip_time[customers] = np.inf
+        self.trip_decision[customers] = ""
 
     def _advance(self, customers: np.ndarray, times: np.ndarray) -> None:
         """Preference drift (exact Ornstein–Uhlenbeck step) and fatigue decay since each customer's last event."""
@@ -356,11 +368,8 @@ class JourneySimulator:
         X[:, 5] = shares[np.arange(customers.shape[0]), favourite]
         np.clip(X, [0, 0, 0, 0, 0, 0], [50000, 100, 1, 10, 1, 1], out=X)
         X[~known] = 0.0
-        seg_names = np.array(SEGMENTS, dtype=object)[seg]
-        fav_names = np.array(CATEGORIES, dtype=object)[favourite]
-        seg_names[~known] = None
-        fav_names[~known] = None
-        return X, {"segment": seg_names, "favourite_category": fav_names}
+        # category codes (positions in SEGMENTS / CATEGORIES); -1: unknown, for an anonymous customer
+        return X, {"segment": np.where(known, seg, -1), "favourite_category": np.where(known, favourite, -1)}
 
     def _effects(self, customers: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Effect of every action on every row (n, K), after fatigue and consistency; and category affinities."""
@@ -446,11 +455,13 @@ class JourneySimulator:
         went = pre & (u[:, 0] < p_trip)
         delay = np.minimum(-np.log1p(-u[:, 1]) * sc.trip_delay, sc.trip_window - 0.5)
         outcomes[:, 0] = went
-        due = np.where(pre, np.where(went, times + delay, times + sc.trip_window - 0.5), due)
+        # no trip: a zero when the trip window closes; a trip: rewarded when the customer is in the store
+        due = np.where(pre, times + sc.trip_window - 0.5, due)
         coupon = expected["_coupon"][rows, shown]
         self.trip_time[customers[went]] = (times + delay)[went]
         self.carry[customers[pre]] = np.where(went, coupon, 0.0)[pre]
         revenue = np.where(went, self.basket_base[customers] * (1.0 + coupon), revenue)
+        self.trip_revenue[customers[went]] = revenue[went]
         # in-visit: the basket at checkout
         visit = stage == 1
         noise = np.exp(sc.basket_noise * np.sqrt(-2.0 * np.log1p(-u[:, 2])) * np.cos(2 * np.pi * u[:, 3])
@@ -483,43 +494,76 @@ class JourneySimulator:
                                                            np.argmax(self.affinity[customers], axis=1),
                                                            self._cat[shown])[offered]
         self.last_offer_time[customers[offered]] = times[offered]
-        keep = np.flatnonzero(real)
+        self.trip_decision[customers[went]] = np.array(ids, dtype=object)[went]
+        keep = np.flatnonzero(real & ~went)
         if keep.shape[0]:
-            self._seq += 1
-            values = np.column_stack([outcomes, revenue])[keep]
-            kept_ids = [ids[i] for i in keep.tolist()]
-            order = np.argsort(due[keep], kind="stable")
-            heapq.heappush(self._in_flight, (float(due[keep].min()), self._seq, [kept_ids[i] for i in order.tolist()],
-                                             due[keep][order], values[order]))
+            self._schedule([ids[i] for i in keep.tolist()], due[keep], np.column_stack([outcomes, revenue])[keep])
         self._last = None
         return self._pop_due(self.now)
 
+    def _schedule(self, ids: list[str], due: np.ndarray, values: np.ndarray) -> None:
+        """File outcomes in time buckets of ``_BUCKET`` days, keyed by bucket number."""
+        key = (due // _BUCKET).astype(np.int64)
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        bounds = np.flatnonzero(np.diff(key)) + 1
+        starts, stops = np.concatenate([[0], bounds]).tolist(), np.concatenate([bounds, [key.shape[0]]]).tolist()
+        for start, stop in zip(starts, stops):
+            rows = order[start:stop]
+            self._buckets.setdefault(int(key[start]), []).append(
+                ([ids[i] for i in rows.tolist()], due[rows], values[rows]))
+
     def _pop_due(self, now: float) -> RewardEvents:
+        """Every scheduled outcome with due time <= now."""
         ids: list[str] = []
         times, values = [], []
-        heap = self._in_flight
-        while heap and heap[0][0] <= now:
-            _, seq, chunk_ids, due, vals = heapq.heappop(heap)
+        buckets = self._buckets
+        if not buckets:
+            return _no_rewards()
+        last = max(buckets) if math.isinf(now) else int(now // _BUCKET)
+        for key in sorted(k for k in buckets if k <= last):
+            chunks = buckets.pop(key)
+            if key < last:
+                for chunk_ids, due, vals in chunks:
+                    ids.extend(chunk_ids)
+                    times.append(due)
+                    values.append(vals)
+                continue
+            # the bucket now is in: merge its chunks in due order and deliver up to now
+            due = np.concatenate([c[1] for c in chunks])
+            vals = np.concatenate([c[2] for c in chunks])
+            chunk_ids = [i for c in chunks for i in c[0]]
+            order = np.argsort(due, kind="stable")
+            due, vals = due[order], vals[order]
+            chunk_ids = [chunk_ids[i] for i in order.tolist()]
             cut = int(np.searchsorted(due, now, side="right"))
             ids.extend(chunk_ids[:cut])
             times.append(due[:cut])
             values.append(vals[:cut])
             if cut < len(chunk_ids):
-                heapq.heappush(heap, (float(due[cut]), seq, chunk_ids[cut:], due[cut:], vals[cut:]))
+                buckets[key] = [(chunk_ids[cut:], due[cut:], vals[cut:])]
         if not ids:
-            return RewardEvents.empty()
+            return _no_rewards()
         t, v = np.concatenate(times), np.concatenate(values)
         self.counts["rewards"] += len(ids)
         outcomes = {name: v[:, j] for j, name in enumerate(OUTCOMES)}
         return RewardEvents(ids, v[:, 4], t * DAY, [], outcomes)
 
     def flush(self) -> RewardEvents:
-        """Every outcome still in flight, delivered at its due time."""
+        """Every outcome still in flight, delivered at its due time (trips under way at their trip time)."""
+        under_way = np.flatnonzero(np.isfinite(self.trip_time))
+        self._arrive_in_store(under_way, self.trip_time[under_way])
         return self._pop_due(math.inf)
 
 
+def _no_rewards() -> RewardEvents:
+    return RewardEvents([], np.zeros(0), np.zeros(0), [], {name: np.zeros(0) for name in OUTCOMES})
+
+
 def _schema(sc: JourneyScenario) -> Schema:
-    windows = {"pre_visit": sc.trip_window, "in_visit": 1.0, "post_visit": sc.return_window}
+    # outcomes are due inside the stage's window and reach the engine at most one batch later
+    slack = 0.5 + 2.0 * sc.batch_size / (sc.n_customers * sc.touches_per_customer_day)
+    windows = {"pre_visit": sc.trip_window + slack, "in_visit": 1.0 + slack, "post_visit": sc.return_window + slack}
     actions = []
     for a in ACTIONS:
         spec = {"name": a["name"], "kind": a["kind"], "stages": list(a["stages"]), "touchpoints": list(a["touchpoints"])}
