@@ -1,13 +1,15 @@
 """Decisions waiting for their reward, in preallocated arrays.
 
 Feature vectors, actions, propensities, decision times and deadlines live in numpy
-arrays indexed by a slot; an ordered dict maps decision_id to slot in issue order,
-so the oldest pending decision is always first.
+arrays indexed by a slot; a dict maps decision_id to slot (in issue order), and a
+queue of ids in issue order finds the oldest pending decision in amortised O(1)
+(ids closed meanwhile are skipped lazily; the queue is rebuilt when it grows past
+four times the capacity, so its memory stays bounded).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import deque
 
 import numpy as np
 
@@ -38,7 +40,8 @@ class PendingStore:
         self.accumulated = np.zeros(capacity)  # combined reward so far (join rules "sum" and "last")
         self.n_outcomes = np.zeros(capacity, dtype=np.int64)
         self._free = list(range(capacity - 1, -1, -1))
-        self.index: OrderedDict[str, int] = OrderedDict()
+        self.index: dict[str, int] = {}
+        self._order: deque[str] = deque()
 
     def __len__(self) -> int:
         return len(self.index)
@@ -63,6 +66,9 @@ class PendingStore:
         self.accumulated[slot] = 0.0
         self.n_outcomes[slot] = 0
         self.index[decision_id] = slot
+        self._order.append(decision_id)
+        if len(self._order) > 4 * self.capacity + 16:
+            self._order = deque(self.index)
         return slot
 
     def add_batch(self, decision_ids: list[str], X: np.ndarray, actions: np.ndarray, propensities: np.ndarray,
@@ -80,6 +86,9 @@ class PendingStore:
         self.accumulated[slots] = 0.0
         self.n_outcomes[slots] = 0
         self.index.update(zip(decision_ids, slots.tolist()))
+        self._order.extend(decision_ids)
+        if len(self._order) > 4 * self.capacity + 16:
+            self._order = deque(self.index)
         return slots
 
     def pop_batch(self, decision_ids: list[str]) -> None:
@@ -94,7 +103,10 @@ class PendingStore:
         return slot
 
     def oldest(self) -> str:
-        return next(iter(self.index))
+        order, index = self._order, self.index
+        while order[0] not in index:
+            order.popleft()
+        return order[0]
 
     def slots(self) -> np.ndarray:
         return np.fromiter(self.index.values(), dtype=np.int64, count=len(self.index))

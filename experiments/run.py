@@ -148,6 +148,10 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
         for g in np.flatnonzero(sums[0]).tolist():
             arms[g // 2][g % 2].add_reward_sums(*(s[g] for s in sums))
 
+    def point() -> list[float]:
+        return [decided, totals["reward"], totals["regret"], totals["expected"], totals["oracle"],
+                *(tp_sum / np.maximum(tp_n, 1))]
+
     while (batch := simulator.next_batch()) is not None:
         n = len(batch)
         stage, tp = np.asarray(batch.stage), np.asarray(batch.touchpoint)
@@ -201,10 +205,12 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
         decided += n
         bar.update(n)
         if decided >= next_log:
-            steps.append([decided, totals["reward"], totals["regret"], totals["expected"], totals["oracle"],
-                          *(tp_sum / np.maximum(tp_n, 1))])
-            next_log += log_every
+            steps.append(point())
+            next_log = decided + log_every
     absorb(simulator.flush())
+    if steps and steps[-1][0] == decided:
+        steps.pop()
+    steps.append(point())  # the last point includes the rewards still in flight at the end
     seconds = time.perf_counter() - start
     bar.close()
     touchpoints = simulator.schema.touchpoints
@@ -282,9 +288,6 @@ def summary_metrics(rows: list[dict[str, Any]], runs: list[PolicyRun]) -> dict[s
         for key in ("decisions", "rewards", "expired", "evicted"):
             if key in run.engine_stats:
                 out[f"{p}.engine.{key}"] = float(run.engine_stats[key])
-        for column in ("cumulative_reward", "cumulative_regret"):
-            if run.series[column].shape[0]:
-                out[f"{p}.{column}"] = float(run.series[column][-1])
     for r in rows:
         for column in ("reward", "control_reward", "lift", "lift_ci_low", "lift_ci_high", "p_beats_control",
                        "incremental_value", "regret"):

@@ -42,6 +42,7 @@ import numpy as np
 from omnibandit.engine import ContextBatch, DecisionBatch, Schema
 from omnibandit.engine.errors import ConfigurationError
 
+from ._journey_kernels import effects_and_outcomes
 from .base import RewardEvents
 
 __all__ = ["JourneyScenario", "JourneySimulator", "ACTIONS", "OUTCOMES", "CATEGORIES", "SEGMENTS", "calibrate"]
@@ -121,7 +122,7 @@ class JourneyScenario:
 
     n_customers: int = 20000
     n_events: int = 200000
-    batch_size: int = 1000
+    batch_size: int = 2000
     markets: list[str] = dataclasses.field(default_factory=lambda: ["uk", "de", "fr"])
     market_shares: list[float] = dataclasses.field(default_factory=lambda: [0.5, 0.3, 0.2])
     no_visual_recognition: list[str] = dataclasses.field(default_factory=lambda: ["de"])
@@ -202,8 +203,9 @@ class JourneySimulator:
         sc = dataclasses.replace(scenario or JourneyScenario(), **overrides)
         self.scenario = sc
         self.seed = seed
-        spawn = np.random.SeedSequence(seed).spawn(5)
-        pop, self._arrive, self._noise, self._outcome, self._drift = (np.random.default_rng(s) for s in spawn)
+        spawn = np.random.SeedSequence(seed).spawn(7)
+        (pop, self._arrive, self._noise, self._outcome, self._arrive_trips, self._noise_trips,
+         self._outcome_trips) = (np.random.default_rng(s) for s in spawn)
         self.schema = _schema(sc)
         self.n_actions = len(ACTIONS)
         self._init_actions()
@@ -221,9 +223,12 @@ class JourneySimulator:
         self._cat = np.array([a["category"] for a in ACTIONS], dtype=np.int64)
         self._disc = np.array([a["discount"] for a in ACTIONS])
         self._base = np.array([a["base"] for a in ACTIONS]) * sc.effect_scale
-        self._seg_effect = np.array([a["segment"] for a in ACTIONS], dtype=np.float64).T * sc.effect_scale  # (4, K)
+        self._seg_effect = np.ascontiguousarray(np.array([a["segment"] for a in ACTIONS], dtype=np.float64).T
+                                                * sc.effect_scale)  # (4, K)
         self._null = np.array([a["kind"] == "control" for a in ACTIONS])
         self._has_cat = self._cat != -1
+        self._params = np.array([sc.effect_scale, sc.affinity_effect, sc.price_effect, sc.fatigue, sc.coherence_bonus,
+                                 sc.contradiction_penalty, sc.carry_over], dtype=np.float64)
 
     def _init_population(self, rng: np.random.Generator) -> None:
         sc, n = self.scenario, self.scenario.n_customers
@@ -271,35 +276,46 @@ class JourneySimulator:
         return int(self.scenario.n_events)
 
     def next_batch(self, n: int | None = None) -> ContextBatch | None:
-        """Up to ``n`` touchpoint events (scheduled store trips first), or None after ``n_events``."""
+        """Up to ``n`` touchpoint events (random touches and the store trips due), or None after ``n_events``.
+
+        A window of simulated time is sized for ``0.8 n`` random touches; the trips due in it
+        fill the rest (later ones wait for the next window). Every random touch owns a fixed
+        row of draws (who, when, touchpoint, identification, feature noise, drift, outcome),
+        so decisions change which touches happen only through the customers they affect.
+        """
         sc = self.scenario
         n = min(int(n or sc.batch_size), sc.n_events - self.produced)
         if n <= 0:
             return None
-        start, span = self.now, n / (sc.n_customers * sc.touches_per_customer_day)
+        n_touch = max(1, int(0.8 * n))
+        start, span = self.now, n_touch / (sc.n_customers * sc.touches_per_customer_day)
         end = start + span
-        # trips that happen in this window become in-visit events
-        trips = np.flatnonzero(self.trip_time < end)
-        if trips.shape[0] > n:
-            trips = trips[np.argsort(self.trip_time[trips], kind="stable")[:n]]
-        # random touches: everyone without a trip under way (fixed-size draws keep streams aligned)
-        u = self._arrive.random(n)
-        touched = np.searchsorted(self._arrival_cdf, u * self._arrival_cdf[-1], side="right")
-        touched = np.minimum(touched, sc.n_customers - 1)
-        touch_time = start + self._arrive.random(n) * span
-        free = ~np.isfinite(self.trip_time[touched])
-        free[: trips.shape[0]] = False  # leave room for the trips
-        touched, touch_time = touched[free], touch_time[free]
-        _, first = np.unique(touched, return_index=True)
-        first.sort()
-        touched, touch_time = touched[first], touch_time[first]
-        touched_not_trip = ~np.isin(touched, trips)
-        customers = np.concatenate([trips, touched[touched_not_trip]])
-        times = np.concatenate([np.maximum(self.trip_time[trips], start), touch_time[touched_not_trip]])
-        order = np.argsort(times, kind="stable")
-        customers, times = customers[order], times[order]
-        m = customers.shape[0]
         self.now = end
+        # random touches by everyone without a trip under way (one customer once per window)
+        T = self._arrive.random((n_touch, 4))  # who, when, touchpoint, identification
+        Z = self._noise.normal(size=(n_touch, 10))  # 6 feature noises, 4 drift steps
+        O = self._outcome.random((n_touch, 4))
+        touched = np.minimum(np.searchsorted(self._arrival_cdf, T[:, 0] * self._arrival_cdf[-1], side="right"),
+                             sc.n_customers - 1)
+        _, first = np.unique(touched, return_index=True)
+        keep = np.zeros(n_touch, dtype=np.bool_)
+        keep[first] = True
+        keep &= ~np.isfinite(self.trip_time[touched])
+        rows = np.flatnonzero(keep)
+        # store trips due in this window, earliest first, as many as fit
+        due = np.flatnonzero(self.trip_time < end)
+        trips = due[np.argsort(self.trip_time[due], kind="stable")][: max(n - rows.shape[0], 0)]
+        s = trips.shape[0]
+        Tt, Zt, Ot = self._arrive_trips.random((s, 4)), self._noise_trips.normal(size=(s, 10)), \
+            self._outcome_trips.random((s, 4))
+        customers = np.concatenate([trips, touched[rows]])
+        times = np.concatenate([np.maximum(self.trip_time[trips], start), start + T[rows, 1] * span])
+        draws = np.concatenate([Tt, T[rows]])
+        noise = np.concatenate([Zt, Z[rows]])
+        uniforms = np.concatenate([Ot, O[rows]])
+        order = np.argsort(times, kind="stable")
+        customers, times, draws, noise, uniforms = (a[order] for a in (customers, times, draws, noise, uniforms))
+        m = customers.shape[0]
         self.produced += m
         if m == 0:  # nothing happened in this window; try the next one
             return self.next_batch(n)
@@ -307,16 +323,15 @@ class JourneySimulator:
         stage[np.isfinite(self.trip_time[customers])] = 1
         self._arrive_in_store(customers[stage == 1], times[stage == 1])
         # touchpoint and identification
-        draws = self._arrive.random((n, 2))[:m]
-        tp = (draws[:, :1] > self._touchpoint_cdf[stage]).sum(axis=1)
+        tp = (draws[:, 2:3] > self._touchpoint_cdf[stage]).sum(axis=1)
         p_ident = self._ident_p[tp] + 0.3 * ((tp == 4) & (self.segment[customers] == 2))
         p_ident = np.where((tp == 1) & self._no_visual[self.market[customers]], 0.0, p_ident)
-        known = draws[:, 1] < p_ident
+        known = draws[:, 3] < p_ident
         ident = np.where(known, self._ident_mode[tp], 0)
-        self._advance(customers, times)
-        features, categorical = self._observe(customers, known, n)
+        self._advance(customers, times, noise[:, 6:])
+        features, categorical = self._observe(customers, known, noise[:, :6])
         expected = self._expected(customers, stage, times)
-        self._last = dict(customers=customers, stage=stage, times=times, expected=expected, known=known)
+        self._last = dict(customers=customers, stage=stage, times=times, expected=expected, known=known, u=uniforms)
         self.counts["events"] += m
         self.counts["identified"] += int(known.sum())
         cid = self.customer_ids[customers]
@@ -337,11 +352,13 @@ class JourneySimulator:
         self.trip_time[customers] = np.inf
         self.trip_decision[customers] = ""
 
-    def _advance(self, customers: np.ndarray, times: np.ndarray) -> None:
-        """Preference drift (exact Ornstein–Uhlenbeck step) and fatigue decay since each customer's last event."""
+    def _advance(self, customers: np.ndarray, times: np.ndarray, z: np.ndarray | None = None) -> None:
+        """Preference drift (exact Ornstein–Uhlenbeck step, standard normals ``z``) and fatigue decay
+        since each customer's last event."""
         sc = self.scenario
         elapsed = np.maximum(times - self.updated[customers], 0.0)
-        z = self._drift.normal(size=(customers.shape[0], len(CATEGORIES)))
+        if z is None:
+            z = np.zeros((customers.shape[0], len(CATEGORIES)))
         if sc.drift > 0:
             keep = np.exp(-sc.drift_reversion * elapsed)[:, None]
             sd = sc.drift * np.sqrt((1.0 - keep**2) / (2.0 * sc.drift_reversion))
@@ -350,9 +367,9 @@ class JourneySimulator:
         self.exposures[customers] *= (0.5 ** (elapsed / sc.fatigue_half_life))[:, None]
         self.updated[customers] = times
 
-    def _observe(self, customers: np.ndarray, known: np.ndarray, n: int):
+    def _observe(self, customers: np.ndarray, known: np.ndarray, z: np.ndarray):
         """Noisy features of the customers as the CRM sees them (NaN-free; ``missing`` marks anonymous rows)."""
-        noise = self._noise.normal(size=(n, 6))[: customers.shape[0]] * self.scenario.feature_noise
+        noise = z * self.scenario.feature_noise
         seg = self.segment[customers]
         aff = self.affinity[customers]
         shares = np.exp(aff - aff.max(axis=1, keepdims=True))
@@ -372,49 +389,42 @@ class JourneySimulator:
         return X, {"segment": np.where(known, seg, -1), "favourite_category": np.where(known, favourite, -1)}
 
     def _effects(self, customers: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Effect of every action on every row (n, K), after fatigue and consistency; and category affinities."""
+        """Effect of every action on every row (n, K), after fatigue and consistency; and the coupon uplifts.
+
+        The effect of action a on customer i is, on the logit scale for trips and returns,
+        ``base_a + segment_a + scale·affinity_effect·(4·p_ic(a) − 1) + scale·price_effect·0.1·disc_a·price_i``
+        (p_ic: the customer's softmax affinity for the action's category), times
+        ``exp(−fatigue · exposures_ia)``, times ``1 + coherence_bonus`` when the customer's last
+        offer within the consistency window was in the same category or ``1 − contradiction_penalty``
+        when it was in another.
+        """
+        out = self._compute(customers, np.zeros(customers.shape[0], dtype=np.int64), times)
+        return out["_effect"], out["_coupon"]
+
+    def _compute(self, customers: np.ndarray, stage: np.ndarray, times: np.ndarray) -> dict[str, np.ndarray]:
         sc = self.scenario
-        aff = self.affinity[customers]
-        p = np.exp(aff - aff.max(axis=1, keepdims=True))
-        p /= p.sum(axis=1, keepdims=True)
-        cat = np.where(self._cat == _FAVOURITE, 0, np.maximum(self._cat, 0))
-        affinity = np.where(self._cat == _FAVOURITE, p.max(axis=1, keepdims=True), p[:, cat])
-        affinity = np.where(self._cat == -1, 0.25, affinity)
-        effect = (self._base + self._seg_effect[self.segment[customers]]
-                  + sc.effect_scale * sc.affinity_effect * (4.0 * affinity - 1.0) * self._has_cat
-                  + sc.effect_scale * sc.price_effect * self._disc * 0.1 * self.price_sensitivity[customers, None])
-        effect *= np.exp(-sc.fatigue * self.exposures[customers])
-        recent = (times - self.last_offer_time[customers] <= sc.consistency_window)[:, None]
-        last = self.last_offer_cat[customers][:, None]
-        action_cat = np.where(self._cat == _FAVOURITE, np.argmax(p, axis=1)[:, None], self._cat[None, :])
-        coherent = recent & (last >= 0) & (action_cat == last)
-        contradictory = recent & (last >= 0) & (action_cat >= 0) & (action_cat != last)
-        effect = effect * (1.0 + sc.coherence_bonus * coherent - sc.contradiction_penalty * contradictory)
-        effect[:, self._null] = 0.0
-        return effect, affinity
+        n, k = customers.shape[0], self.n_actions
+        out = {name: np.empty((n, k)) for name in ("_effect", "_coupon", "trip", "basket", "satisfaction", "return",
+                                                   "revenue")}
+        recent = times - self.last_offer_time[customers] <= sc.consistency_window
+        effects_and_outcomes(
+            stage, self.segment[customers], self.affinity[customers], self.price_sensitivity[customers],
+            self.exposures[customers], self.last_offer_cat[customers], recent, self.carry[customers],
+            self.basket_base[customers], self.trip_logit[customers], self.return_logit[customers],
+            self.satisfaction[customers], self._base, self._seg_effect, self._cat, self._disc, self._null, self._params,
+            out["_effect"], out["_coupon"], out["trip"], out["basket"], out["satisfaction"], out["return"],
+            out["revenue"])
+        return out
 
     def _expected(self, customers: np.ndarray, stage: np.ndarray, times: np.ndarray) -> dict[str, np.ndarray]:
-        """Expected outcome of every action for every row, given the customers' current state."""
-        effect, affinity = self._effects(customers, times)
-        n, k = effect.shape
-        pre, visit, post = (stage == 0)[:, None], (stage == 1)[:, None], (stage == 2)[:, None]
-        basket_base = self.basket_base[customers][:, None]
-        trip = _sigmoid(self.trip_logit[customers][:, None] + effect)
-        carry = 1.0 + self.carry[customers][:, None]
-        basket = basket_base * carry * (1.0 + 0.3 * np.tanh(effect))
-        satisfaction = np.clip(self.satisfaction[customers][:, None] + 1.5 * effect, 0.0, 10.0)
-        ret = _sigmoid(self.return_logit[customers][:, None] + effect + 0.15 * (satisfaction - 7.0))
-        coupon = self.scenario.carry_over * self._disc * 4.0 * affinity  # basket uplift if redeemed in store
-        zeros = np.zeros((n, k))
-        return {
-            "trip": np.where(pre, trip, zeros),
-            "basket": np.where(visit, basket, zeros),
-            "satisfaction": np.where(post, satisfaction, zeros),
-            "return": np.where(post, ret, zeros),
-            "revenue": np.where(pre, trip * basket_base * (1.0 + coupon), 0.0) + np.where(visit, basket, 0.0)
-            + np.where(post, ret * basket_base, 0.0),
-            "_coupon": coupon,
-        }
+        """Expected outcome of every action for every row, given the customers' current state.
+
+        Trip probability sigmoid(trip_logit + effect) before a visit; basket value
+        base · (1 + redeemed coupon) · (1 + 0.3·tanh(effect)) in the store; satisfaction
+        clip(s + 1.5·effect, 0, 10) and return probability
+        sigmoid(return_logit + effect + 0.15·(satisfaction − 7)) after it.
+        """
+        return self._compute(customers, np.asarray(stage, dtype=np.int64), times)
 
     def expected_outcomes(self) -> dict[str, np.ndarray]:
         """True expected outcomes (n, K) of every action for the rows of the last batch.
@@ -445,7 +455,7 @@ class JourneySimulator:
         sc = self.scenario
         shown = np.maximum(actions, 0)
         rows = np.arange(m)
-        u = self._outcome.random((self.scenario.batch_size if m <= sc.batch_size else m, 4))[:m]
+        u = last["u"]
         outcomes = np.zeros((m, 4))  # trip, basket, satisfaction, return
         due = np.empty(m)
         revenue = np.zeros(m)

@@ -177,3 +177,18 @@ def test_bad_scenarios_are_refused_with_the_field_named():
 def test_the_default_scenario_is_calibrated_to_a_5_to_15_percent_oracle_lift(seed):
     result = calibrate(seed=seed)
     assert 0.05 <= result["lift"] <= 0.15, result
+
+
+def test_two_policies_on_one_seed_see_common_random_numbers():
+    """The arrival and noise streams do not depend on the decisions: two runs with different
+    decisions see mostly the same customers at the same times (they differ only where a
+    decision changed a customer's journey); another seed shares almost none."""
+    def customers(sim, choose):
+        return [set(zip(c.tolist(), b.time.tolist())) for b, _, _, c in drive(sim, choose)[0]]
+
+    nothing = customers(small(n_events=10_000), lambda batch, E, rng: np.zeros(len(batch), dtype=np.int64))
+    uniform = customers(small(n_events=10_000), None)
+    other = customers(small(n_events=10_000, seed=5), None)
+    same = np.mean([len(a & b) / len(a) for a, b in zip(nothing, uniform)])
+    assert same > 0.6 and nothing[0] == uniform[0]
+    assert np.mean([len(a & b) / len(a) for a, b in zip(nothing, other)]) < 0.05
