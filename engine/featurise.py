@@ -8,7 +8,7 @@ block                     columns
 ``bias``                  1.0
 ``numeric``               each numeric feature, scaled as its spec says
 ``numeric_missing``       1.0 where the numeric feature was absent (value imputed);
-                          none for ``required`` features
+                          none for ``required`` features or ``indicator=False`` ones
 ``categorical``           one-hot per categorical feature, then its missing column
 ``touchpoint``            one-hot
 ``stage``                 one-hot
@@ -79,9 +79,10 @@ class Featuriser:
             return start
 
         self._num_start = block("numeric", self.numeric_names)
-        optional = [f.name for f in numeric if not f.required]
+        optional = [f.name for f in numeric if not f.required and f.indicator]
         self._miss_start = block("numeric_missing", [f"{n}_missing" for n in optional])
         self._required = np.array([f.required for f in numeric], dtype=np.bool_)
+        self._indicated = np.array([not f.required and f.indicator for f in numeric], dtype=np.bool_)
         self._has_required = bool(self._required.any())
         self._cat_maps = []
         self._cat_missing = []
@@ -113,8 +114,9 @@ class Featuriser:
         column = self._miss_start
         for i, f in enumerate(numeric):
             center, scale, log = f.scale_params()
-            missing_column = -1 if f.required else column
-            column += 0 if f.required else 1
+            indicated = not f.required and f.indicator
+            missing_column = column if indicated else -1
+            column += 1 if indicated else 0
             self.params[i] = (f.low, f.high, center, scale, f.scaled(f.default_impute()), float(log), missing_column)
         self._raw = np.zeros(n_num)
         self._present = np.zeros(n_num, dtype=np.bool_)
@@ -331,8 +333,7 @@ class Featuriser:
                 v = np.where(p[:, 5] != 0.0, np.log1p(np.where(missing, 0.0, np.maximum(raw, -0.5))), raw)
             scaled = (v - p[:, 2]) / p[:, 3]
             X[:, self._num_start:self._num_start + n_num] = np.where(missing, p[:, 4], scaled)
-            optional = ~self._required
-            X[:, self.slices["numeric_missing"]] = missing[:, optional]
+            X[:, self.slices["numeric_missing"]] = missing[:, self._indicated]
         if self._cat_maps:
             cats = batch.categorical or {}
             for j, name in enumerate(self.categorical_names):

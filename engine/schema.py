@@ -45,6 +45,10 @@ class FeatureSpec:
     required : bool
         A numeric feature that is always present: it gets no missing-indicator column,
         and a context without it is rejected (``MissingFeature``).
+    indicator : bool
+        Whether an optional numeric feature gets a missing-indicator column (default).
+        Set False when another column already says the value is absent, e.g. features
+        that are all missing exactly when identification is ``anonymous``.
 
     Examples
     --------
@@ -62,6 +66,7 @@ class FeatureSpec:
     impute: float | None = None
     categories: tuple[str, ...] = ()
     required: bool = False
+    indicator: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "low", float(self.low))

@@ -26,7 +26,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from omnibandit.engine import DecisionBatch, Engine
-from omnibandit.engine.errors import OmnibanditError
+from omnibandit.engine.errors import ConfigurationError, LateReward, OmnibanditError, UnknownDecision
 from omnibandit.simulators.journey import OUTCOMES, JourneyScenario, JourneySimulator
 
 from .agenda import SCORECARD_COLUMNS, Agenda, ArmStats, scorecard_row
@@ -97,7 +97,8 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
     holdout = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
     eligibility = engine.featuriser.eligibility
     arms = [(ArmStats(), ArmStats()) for _ in range(n_uc)]
-    codes: dict[str, int] = {}  # decision id -> (touchpoint * n_uc + use case) * 2 + arm
+    # per stream position of a decided context: (touchpoint * n_uc + use case) * 2 + arm
+    tags = np.full(len(simulator), -1, dtype=np.int64)
     tp_sum, tp_n = np.zeros(n_tp), np.zeros(n_tp)
     steps: list[list[float]] = []
     totals = {"reward": 0.0, "regret": 0.0, "expected": 0.0, "oracle": 0.0}
@@ -119,7 +120,10 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
         nonlocal dropped, capped
         if not len(due):
             return
-        packed = np.fromiter(map(codes.pop, due.decision_ids), dtype=np.int64, count=len(due))
+        if due.event_index is None:
+            raise ConfigurationError("environment", type(simulator).__name__,
+                                     "run_policy needs reward events that carry event_index.")
+        packed = tags[due.event_index]
         arm, uc, tp = packed % 2, (packed // 2) % n_uc, packed // (2 * n_uc)
         rewards = agenda.rewards(uc, due.outcomes)
         outcomes = np.column_stack([due.outcomes[o] for o in agenda.outcomes])
@@ -127,19 +131,18 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
         ours = np.flatnonzero(arm == 0)
         if ours.shape[0]:
             ids = [due.decision_ids[i] for i in ours.tolist()]
-            alive = np.fromiter(map(engine.pending.index.__contains__, ids), dtype=np.bool_, count=len(ids))
-            if not alive.all():  # evicted or expired decisions: counted, never learned twice
+            learn = rewards[ours]
+            if unit_rewards:
+                capped += int(((learn < 0) | (learn > 1)).sum())
+                learn = np.clip(learn, 0.0, 1.0)
+            when = float(due.times[ours].min())
+            try:
+                engine.reward_batch(ids, learn, time=when)
+            except (LateReward, UnknownDecision):  # some were evicted or expired: learn the rest, count the drop
+                alive = np.fromiter(map(engine.pending.index.__contains__, ids), dtype=np.bool_, count=len(ids))
                 dropped += int((~alive).sum())
-                ids = [i for i, ok in zip(ids, alive.tolist()) if ok]
-                ours_alive = ours[alive]
-            else:
-                ours_alive = ours
-            if ids:
-                learn = rewards[ours_alive]
-                if unit_rewards:
-                    capped += int(((learn < 0) | (learn > 1)).sum())
-                    learn = np.clip(learn, 0.0, 1.0)
-                engine.reward_batch(ids, learn, time=float(due.times[ours_alive].min()))
+                if alive.any():
+                    engine.reward_batch([i for i, ok in zip(ids, alive.tolist()) if ok], learn[alive], time=when)
             np.add.at(tp_sum, tp[ours], rewards[ours])
             np.add.at(tp_n, tp[ours], 1.0)
             totals["reward"] += float(rewards[ours].sum())
@@ -191,7 +194,7 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
         regret = best[decided_rows] - chosen
         arm = control[decided_rows].astype(np.int64)
         packed = (tp[decided_rows] * n_uc + uc[decided_rows]) * 2 + arm
-        codes.update(zip([ids[i] for i in decided_rows.tolist()], packed.tolist()))
+        tags[decided + decided_rows] = packed
         group = uc[decided_rows] * 2 + arm
         sums = [np.bincount(group, weights=w, minlength=2 * n_uc) for w in (None, chosen, regret)]
         for g in np.flatnonzero(sums[0]).tolist():

@@ -40,6 +40,9 @@ class RewardEvents:
     outcomes : dict of str to numpy.ndarray, optional
         The raw outcomes behind ``rewards`` (e.g. trip, basket, satisfaction), each
         of shape (n,), for experiments that weigh them into their own reward.
+    event_index : numpy.ndarray of int, optional
+        Position in the stream (0-based, over every context handed out) of each
+        rewarded decision's context, for environments that know it.
 
     Examples
     --------
@@ -52,6 +55,7 @@ class RewardEvents:
     times: np.ndarray
     cancelled: list[str] = dataclasses.field(default_factory=list)
     outcomes: dict[str, np.ndarray] | None = None
+    event_index: np.ndarray | None = None
 
     @classmethod
     def empty(cls) -> "RewardEvents":

@@ -216,6 +216,7 @@ class JourneySimulator:
         self.counts = {"events": 0, "identified": 0, "trips": 0, "rewards": 0}
         self._buckets: dict[int, list[tuple[list[str], np.ndarray, np.ndarray]]] = {}  # outcomes in flight
         self._last: dict[str, Any] | None = None
+        self._compute(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros(1))  # compile (or load) the kernel
 
     # ------------------------------------------------------------------ set-up
     def _init_actions(self) -> None:
@@ -252,6 +253,7 @@ class JourneySimulator:
         self.trip_time = np.full(n, np.inf)
         self.trip_decision = np.full(n, "", dtype=object)  # the pre-visit decision whose trip is under way
         self.trip_revenue = np.zeros(n)
+        self.trip_event = np.zeros(n)  # stream position of that decision's context
         self.carry = np.zeros(n)  # basket uplift from a redeemed pre-visit coupon
         self.last_offer_cat = np.full(n, -1, dtype=np.int64)
         self.last_offer_time = np.full(n, -np.inf)
@@ -331,7 +333,8 @@ class JourneySimulator:
         self._advance(customers, times, noise[:, 6:])
         features, categorical = self._observe(customers, known, noise[:, :6])
         expected = self._expected(customers, stage, times)
-        self._last = dict(customers=customers, stage=stage, times=times, expected=expected, known=known, u=uniforms)
+        self._last = dict(customers=customers, stage=stage, times=times, expected=expected, known=known, u=uniforms,
+                          first=self.produced - m)
         self.counts["events"] += m
         self.counts["identified"] += int(known.sum())
         cid = self.customer_ids[customers]
@@ -345,9 +348,10 @@ class JourneySimulator:
         decided = self.trip_decision[customers] != ""
         if decided.any():
             c = customers[decided]
-            values = np.zeros((c.shape[0], len(OUTCOMES)))
+            values = np.zeros((c.shape[0], len(OUTCOMES) + 1))
             values[:, 0] = 1.0
             values[:, 4] = self.trip_revenue[c]
+            values[:, 5] = self.trip_event[c]
             self._schedule(self.trip_decision[c].tolist(), times[decided], values)
         self.trip_time[customers] = np.inf
         self.trip_decision[customers] = ""
@@ -472,6 +476,7 @@ class JourneySimulator:
         self.carry[customers[pre]] = np.where(went, coupon, 0.0)[pre]
         revenue = np.where(went, self.basket_base[customers] * (1.0 + coupon), revenue)
         self.trip_revenue[customers[went]] = revenue[went]
+        self.trip_event[customers[went]] = last["first"] + np.flatnonzero(went)
         # in-visit: the basket at checkout
         visit = stage == 1
         noise = np.exp(sc.basket_noise * np.sqrt(-2.0 * np.log1p(-u[:, 2])) * np.cos(2 * np.pi * u[:, 3])
@@ -507,7 +512,8 @@ class JourneySimulator:
         self.trip_decision[customers[went]] = np.array(ids, dtype=object)[went]
         keep = np.flatnonzero(real & ~went)
         if keep.shape[0]:
-            self._schedule([ids[i] for i in keep.tolist()], due[keep], np.column_stack([outcomes, revenue])[keep])
+            event = last["first"] + np.arange(m, dtype=np.float64)
+            self._schedule([ids[i] for i in keep.tolist()], due[keep], np.column_stack([outcomes, revenue, event])[keep])
         self._last = None
         return self._pop_due(self.now)
 
@@ -557,7 +563,7 @@ class JourneySimulator:
         t, v = np.concatenate(times), np.concatenate(values)
         self.counts["rewards"] += len(ids)
         outcomes = {name: v[:, j] for j, name in enumerate(OUTCOMES)}
-        return RewardEvents(ids, v[:, 4], t * DAY, [], outcomes)
+        return RewardEvents(ids, v[:, 4], t * DAY, [], outcomes, v[:, 5].astype(np.int64))
 
     def flush(self) -> RewardEvents:
         """Every outcome still in flight, delivered at its due time (trips under way at their trip time)."""
@@ -567,7 +573,8 @@ class JourneySimulator:
 
 
 def _no_rewards() -> RewardEvents:
-    return RewardEvents([], np.zeros(0), np.zeros(0), [], {name: np.zeros(0) for name in OUTCOMES})
+    return RewardEvents([], np.zeros(0), np.zeros(0), [], {name: np.zeros(0) for name in OUTCOMES},
+                        np.zeros(0, dtype=np.int64))
 
 
 def _schema(sc: JourneyScenario) -> Schema:
@@ -582,7 +589,8 @@ def _schema(sc: JourneyScenario) -> Schema:
         if sc.budgets and "budget_share" in a:
             spec["budget"] = max(1, int(a["budget_share"] * sc.n_events))
         actions.append(spec)
-    features = [dict(f) for f in _FEATURES]
+    # absent exactly when the customer is anonymous, which the identification one-hot already says
+    features = [{**f, "indicator": False} for f in _FEATURES]
     features += [{"name": "segment", "kind": "categorical", "categories": list(SEGMENTS)},
                  {"name": "favourite_category", "kind": "categorical", "categories": list(CATEGORIES)}]
     forbidden = {m: ["visual_recognition"] for m in sc.no_visual_recognition if m in sc.markets}

@@ -68,7 +68,7 @@ def featurise(schema, context):
         v = feats.get(f.name)
         x.append(f.scaled(f.default_impute() if v is None else float(v)))
     for f in numeric:
-        if not f.required:
+        if not f.required and f.indicator:
             x.append(float(feats.get(f.name) is None))
     for f in schema.features:
         if f.kind == "categorical":

@@ -390,6 +390,24 @@ def test_required_features_have_no_missing_column_and_must_be_present():
                                   naive.featurise(schema, context))
 
 
+def test_an_optional_feature_without_indicator_is_imputed_without_a_missing_column():
+    schema = Schema.from_dict({"actions": [{"name": "a"}, {"name": "b"}], "touchpoints": ["web"], "stages": ["in_visit"],
+                               "identification": ["anonymous", "loyalty_card"],
+                               "features": [{"name": "spend", "low": 0, "high": 10, "indicator": False},
+                                            {"name": "age", "low": 0, "high": 100}]})
+    engine = Engine.for_policy(schema, "linucb", seed=0)
+    assert engine.featuriser.names[:4] == ("bias", "spend", "age", "age_missing")
+    for features in ({}, {"spend": 4.0}, {"age": 30.0}):
+        context = Context("web", "in_visit", features=features, identification="anonymous")
+        single = engine.featuriser.transform(context, np.empty(engine.n_features)).copy()
+        np.testing.assert_array_equal(single, naive.featurise(schema, context))
+        raw = np.array([[features.get("spend", 0.0), features.get("age", 0.0)]])
+        missing = np.array([["spend" not in features, "age" not in features]])
+        X, _ = engine.featuriser.transform_batch(ContextBatch(touchpoint=["web"], stage="in_visit", features=raw,
+                                                              missing=missing, identification=["anonymous"]))
+        np.testing.assert_array_equal(X[0], single)
+
+
 def test_a_scalar_touchpoint_applies_to_every_row_of_a_batch():
     engine = make_engine()
     feats = np.array([[100.0, 4, 3.0], [200.0, 5, 4.0], [300.0, 6, 2.0]])
