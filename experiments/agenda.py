@@ -46,7 +46,7 @@ class UseCase:
     stage : str
     touchpoints : tuple of str
     actions : tuple of str
-        Candidate actions the policy chooses among.
+        Candidate actions the policy chooses among (``["*"]``: every action of the schema).
     outcome : str
         The target outcome (its business value is what ``value_per_unit`` prices).
     reward_weights : mapping of outcome name to weight
@@ -140,7 +140,7 @@ class Agenda:
             where = f"agenda.use_cases[{uc.id!r}]"
             if uc.stage not in schema.stages:
                 raise ConfigurationError(f"{where}.stage", uc.stage, f"known stages: {schema.stages}.")
-            for a in uc.actions:
+            for a in (names if uc.actions == ("*",) else uc.actions):
                 if a not in index:
                     raise ConfigurationError(f"{where}.actions", a, f"known actions: {', '.join(names)}.")
                 self.candidates[u, index[a]] = True

@@ -57,6 +57,17 @@ class EngineConf:
 
 
 @dataclasses.dataclass
+class ClassificationConf:
+    """A scikit-learn bundled data set as a bandit (``simulator=classification``): digits, wine,
+    iris or breast_cancer; ``n_events`` contexts from as many shuffled passes as it takes."""
+
+    name: str = "classification"
+    dataset: str = "digits"
+    n_events: int = 20000
+    batch_size: int = 100
+
+
+@dataclasses.dataclass
 class UseCaseConf:
     """One entry of ``agenda.use_cases`` (see :class:`omnibandit.experiments.agenda.UseCase`)."""
 
@@ -128,6 +139,7 @@ def register_configs() -> ConfigStore:
     cs.store(group="policy", name="control_schema", node=policy_schema("fixed", POLICIES["fixed"].Params),
              package="policy.control")
     cs.store(group="simulator", name="journey_schema", node=simulator_schema("journey", JourneyScenario))
+    cs.store(group="simulator", name="classification_schema", node=ClassificationConf)
     cs.store(group="agenda", name="agenda_schema", node=AgendaConf)
     cs.store(group="tracking", name="tracking_schema", node=TrackingConf)
     return cs

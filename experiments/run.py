@@ -27,7 +27,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from omnibandit.engine import DecisionBatch, Engine
 from omnibandit.engine.errors import ConfigurationError, LateReward, OmnibanditError, UnknownDecision
-from omnibandit.simulators.journey import OUTCOMES, JourneyScenario, JourneySimulator
+from omnibandit.simulators.classification import from_sklearn
+from omnibandit.simulators.journey import JourneyScenario, JourneySimulator
 
 from .agenda import SCORECARD_COLUMNS, Agenda, ArmStats, scorecard_row
 from .config import register_configs
@@ -157,11 +158,12 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
 
     while (batch := simulator.next_batch()) is not None:
         n = len(batch)
-        stage, tp = np.asarray(batch.stage), np.asarray(batch.touchpoint)
+        stage = _codes(batch.stage, simulator.schema.stages, n)
+        tp = _codes(batch.touchpoint, simulator.schema.touchpoints, n)
         uc = agenda.assign(stage, tp)
         inside = uc >= 0
         ucz = np.maximum(uc, 0)
-        draw = holdout.random(simulator.scenario.batch_size if n <= simulator.scenario.batch_size else n)[:n]
+        draw = holdout.random(n)
         control = inside & (draw < agenda.holdout_share)
         treat = inside & ~control
         E = eligibility[tp, stage] & agenda.candidates[ucz]
@@ -226,6 +228,15 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
                      capped_rewards=capped)
 
 
+def _codes(values, names: tuple[str, ...], n: int) -> np.ndarray:
+    """Integer codes (n,) of a column given as codes, names, or one scalar for every row."""
+    values = np.asarray(values)
+    if values.dtype.kind not in "iu":
+        index = {name: i for i, name in enumerate(names)}
+        values = np.array([index[v] for v in values.reshape(-1).tolist()], dtype=np.int64).reshape(values.shape)
+    return np.broadcast_to(values, (n,)) if values.ndim == 0 else values
+
+
 def _progress(*, total: int, desc: str, enabled: bool):
     """A tqdm bar that appears only when the run lasts more than two seconds."""
     from tqdm.auto import tqdm
@@ -241,14 +252,20 @@ def _policies(cfg: DictConfig) -> dict[str, dict[str, Any]]:
     return {key: dict(value) for key, value in selected.items()}
 
 
-def build_simulator(cfg: DictConfig) -> JourneySimulator:
+def build_simulator(cfg: DictConfig):
+    """The environment ``cfg.simulator`` names: ``journey`` or ``classification``."""
     params = {k: v for k, v in OmegaConf.to_container(cfg.simulator, resolve=True).items() if k != "name"}
-    return JourneySimulator(JourneyScenario(**params), seed=int(cfg.seed))
+    name = cfg.simulator.name
+    if name == "journey":
+        return JourneySimulator(JourneyScenario(**params), seed=int(cfg.seed))
+    if name == "classification":
+        return from_sklearn(params.pop("dataset"), seed=int(cfg.seed), **params)
+    raise ConfigurationError("simulator.name", name, "known simulators: journey, classification.")
 
 
-def build_agenda(cfg: DictConfig, schema) -> Agenda:
+def build_agenda(cfg: DictConfig, simulator) -> Agenda:
     conf = OmegaConf.to_container(cfg.agenda, resolve=True)
-    return Agenda(conf["use_cases"], schema, OUTCOMES, holdout_share=conf["holdout_share"])
+    return Agenda(conf["use_cases"], simulator.schema, simulator.outcomes, holdout_share=conf["holdout_share"])
 
 
 def run_experiment(cfg: DictConfig) -> tuple[list[dict[str, Any]], list[PolicyRun], Agenda]:
@@ -257,7 +274,7 @@ def run_experiment(cfg: DictConfig) -> tuple[list[dict[str, Any]], list[PolicyRu
     agenda = None
     for key, params in _policies(cfg).items():
         simulator = build_simulator(cfg)
-        agenda = build_agenda(cfg, simulator.schema)
+        agenda = build_agenda(cfg, simulator)
         name = params.pop("name", key)
         engine = Engine.for_policy(simulator.schema, name, seed=int(cfg.seed),
                                    pending_capacity=int(cfg.engine.pending_capacity), **params)

@@ -30,6 +30,14 @@ class ClassificationEnvironment:
     seed : int or None
         Seeds the order of examples.
     class_names : sequence of str, optional
+    n_events : int, optional
+        Length of the stream: as many shuffled passes as it takes, cut at ``n_events``
+        (overrides ``passes``).
+    batch_size : int
+        Contexts per batch when :meth:`next_batch` is called without a size.
+
+    The truth is known: :meth:`expected_outcomes` gives each action's expected reward
+    (1 for the correct class), so experiments can compute regret.
 
     Examples
     --------
@@ -39,7 +47,10 @@ class ClassificationEnvironment:
     (['class_0', 'class_1'], 2)
     """
 
-    def __init__(self, X, y, *, passes: int = 1, seed=None, class_names=None) -> None:
+    outcomes = ("reward",)
+
+    def __init__(self, X, y, *, passes: int = 1, seed=None, class_names=None, n_events: int | None = None,
+                 batch_size: int = 100) -> None:
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y)
         if X.ndim != 2 or y.shape != (X.shape[0],) or X.shape[0] == 0:
@@ -56,7 +67,11 @@ class ClassificationEnvironment:
             "touchpoints": ["web"], "stages": ["in_visit"], "identification": [],
         })
         rng = np.random.default_rng(seed)
-        order = np.concatenate([rng.permutation(X.shape[0]) for _ in range(passes)])
+        if n_events is not None:
+            passes = -(-int(n_events) // X.shape[0])
+        order = np.concatenate([rng.permutation(X.shape[0]) for _ in range(passes)])[:n_events]
+        self.batch_size = int(batch_size)
+        self.n_actions = len(names)
         self.X, self.labels = X[order], codes[order]
         self.n_examples = int(X.shape[0])
         self._position = 0
@@ -66,27 +81,40 @@ class ClassificationEnvironment:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
-    def next_batch(self, n: int) -> ContextBatch | None:
+    def next_batch(self, n: int | None = None) -> ContextBatch | None:
         start = self._position
         if start >= len(self):
             return None
-        stop = min(start + n, len(self))
+        stop = min(start + (n or self.batch_size), len(self))
         self._position, self._last = stop, (start, stop)
         # the batch's length is its touchpoint column's: one name per row
         return ContextBatch(touchpoint=np.full(stop - start, "web"), stage="in_visit", features=self.X[start:stop],
                             time=np.arange(start, stop, dtype=np.float64))
 
-    def respond(self, decisions: DecisionBatch) -> RewardEvents:
+    def expected_outcomes(self) -> dict[str, np.ndarray]:
+        """Expected reward (n, K) of every action on the last batch: 1 for the correct class."""
         start, stop = self._last
-        rewards = (decisions.actions == self.labels[start:stop]).astype(np.float64)
-        self.rewards.extend(rewards.tolist())
-        return RewardEvents(list(decisions.decision_ids), rewards, np.arange(start, stop, dtype=np.float64))
+        truth = np.zeros((stop - start, self.n_actions))
+        truth[np.arange(stop - start), self.labels[start:stop]] = 1.0
+        return {"reward": truth}
+
+    def respond(self, decisions: DecisionBatch) -> RewardEvents:
+        """Rewards of the last batch, at once; an action of -1 (nothing decided) gets none."""
+        start, stop = self._last
+        actions = np.asarray(decisions.actions)
+        rewards = (actions == self.labels[start:stop]).astype(np.float64)
+        self.rewards.extend(rewards[actions >= 0].tolist())
+        rows = np.flatnonzero(actions >= 0)
+        ids = list(decisions.decision_ids)
+        return RewardEvents([ids[i] for i in rows.tolist()], rewards[rows], (start + rows).astype(np.float64), [],
+                            {"reward": rewards[rows]}, start + rows)
 
     def flush(self) -> RewardEvents:
-        return RewardEvents.empty()
+        return RewardEvents([], np.zeros(0), np.zeros(0), [], {"reward": np.zeros(0)}, np.zeros(0, dtype=np.int64))
 
 
-def from_sklearn(name: str, *, passes: int = 1, seed=None) -> ClassificationEnvironment:
+def from_sklearn(name: str, *, passes: int = 1, seed=None, n_events: int | None = None,
+                 batch_size: int = 100) -> ClassificationEnvironment:
     """A :class:`ClassificationEnvironment` over a scikit-learn bundled data set."""
     import sklearn.datasets
 
@@ -96,5 +124,6 @@ def from_sklearn(name: str, *, passes: int = 1, seed=None) -> ClassificationEnvi
         raise ConfigurationError("dataset", name, f"bundled data sets: {', '.join(SKLEARN_DATASETS)}.")
     bunch = loaders[name]()
     names = [str(n) for n in getattr(bunch, "target_names", [])] or None
-    return ClassificationEnvironment(bunch.data, bunch.target, passes=passes, seed=seed,
+    return ClassificationEnvironment(bunch.data, bunch.target, passes=passes, seed=seed, n_events=n_events,
+                                     batch_size=batch_size,
                                      class_names=[f"{name}:{n}" for n in names] if names is not None else None)

@@ -199,6 +199,8 @@ class JourneySimulator:
     (True, True)
     """
 
+    outcomes = OUTCOMES
+
     def __init__(self, scenario: JourneyScenario | None = None, *, seed=None, **overrides) -> None:
         sc = dataclasses.replace(scenario or JourneyScenario(), **overrides)
         self.scenario = sc

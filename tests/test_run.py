@@ -40,6 +40,19 @@ def test_every_group_option_composes(policy, tracking):
     assert list(cfg.policy) == [policy] and cfg.tracking.enabled == (tracking == "mlflow")
 
 
+def test_the_classification_simulator_brings_its_own_agenda_and_runs():
+    cfg = composed("simulator=classification", "simulator.dataset=wine", "simulator.n_events=3000",
+                   "policy=[linucb,uniform]", "tracking=none", "progress=false")
+    assert cfg.agenda.name == "classification" and cfg.simulator.dataset == "wine"
+    rows, runs, agenda = run_experiment(cfg)
+    assert agenda.candidates.all() and [r["policy"] for r in rows] == ["linucb", "uniform"]
+    by_policy = {r["policy"]: r for r in rows}
+    # the same stream and holdout for both: identical control arms
+    assert by_policy["linucb"]["control_reward"] == by_policy["uniform"]["control_reward"]
+    assert by_policy["linucb"]["reward"] > 0.8 and by_policy["linucb"]["verdict"] == "adopt"
+    assert by_policy["linucb"]["regret"] < by_policy["uniform"]["regret"]
+
+
 @pytest.mark.parametrize("override", ["simulator.n_event=5", "simulator.n_events=lots", "policy.linucb.alpah=1",
                                       "agenda.holdout_share=half", "agenda.use_cases.0.stagee=x", "tracking.urii=x",
                                       "policy=lincub"])
