@@ -1,7 +1,9 @@
 """omnibandit against Vowpal Wabbit on the same streams, in one process.
 
 For each stream, every learner makes one decision per event and learns from its
-reward before the next (progressive validation). omnibandit runs through the public
+reward before the next (progressive validation). The learners take turns in blocks of
+200 events, so the machine's noise falls on all of them alike and the speed ratios are
+measured under the same conditions. omnibandit runs through the public
 ``Engine.decide`` / ``Engine.reward`` API; VW runs through its Python bindings in its
 best case: the example is parsed once and reused for predict and learn
 (``--cb_explore_adf -q sa``, ε-greedy 0.05, and squarecb). Streams: a well-specified
@@ -65,61 +67,79 @@ def classification_stream(name: str, seed: int) -> Stream:
     return Stream(f"{name} (K={k}, {env.X.shape[1]} features)", env.X, means, means, env.schema)
 
 
-def run_engine(stream: Stream, policy: str, **params) -> dict:
-    engine = Engine.for_policy(stream.schema, policy, seed=0, **params)
-    engine.warmup()
-    contexts = [Context("web", "in_visit", features=row) for row in stream.features]
-    got = np.empty(len(contexts))
-    times = np.empty(len(contexts), dtype=np.int64)
-    clock = time.perf_counter_ns
-    for i, ctx in enumerate(contexts):
-        t0 = clock()
-        d = engine.decide(ctx)
-        engine.reward(d.decision_id, float(stream.sampled[i, d.action_index]))
-        times[i] = clock() - t0
-        got[i] = stream.means[i, d.action_index]
-    return {"learner": f"omnibandit {policy}", "mean_reward": float(got.mean()),
-            "p50_us": float(np.percentile(times, 50) / 1000), "p99_us": float(np.percentile(times, 99) / 1000)}
+class EngineLearner:
+    """omnibandit through the public ``Engine.decide`` / ``Engine.reward`` API."""
+
+    def __init__(self, stream: Stream, policy: str, **params) -> None:
+        self.name = f"omnibandit {policy}"
+        self.stream = stream
+        self.engine = Engine.for_policy(stream.schema, policy, seed=0, **params)
+        self.engine.warmup()
+        self.contexts = [Context("web", "in_visit", features=row) for row in stream.features]
+
+    def step(self, i: int) -> int:
+        d = self.engine.decide(self.contexts[i])
+        self.engine.reward(d.decision_id, float(self.stream.sampled[i, d.action_index]))
+        return d.action_index
 
 
-def run_vw(stream: Stream, exploration: str, reuse: bool = True) -> dict:
-    """VW on the stream; ``reuse`` parses each example once for predict and learn (its best case),
-    otherwise predict and learn each take text lines, as pyvw is usually called."""
-    import vowpalwabbit
+class VWLearner:
+    """VW's ``--cb_explore_adf``; ``reuse`` parses each example once for predict and learn (its
+    best case), otherwise predict and learn each take text lines, as pyvw is usually called."""
 
-    flags = "--cb_explore_adf -q sa --quiet --random_seed 0 " + (
-        "--epsilon 0.05" if exploration == "epsilon" else "--squarecb --gamma_scale 10")
-    ws = vowpalwabbit.Workspace(flags)
-    label_type = vowpalwabbit.LabelType.CONTEXTUAL_BANDIT
-    k = stream.means.shape[1]
-    names = [f"f{j}:" for j in range(stream.features.shape[1])]
-    action_lines = [f"|a a{a}" for a in range(k)]
-    rng = np.random.default_rng(0)
-    got = np.empty(len(stream.features))
-    times = np.empty(len(stream.features), dtype=np.int64)
-    clock = time.perf_counter_ns
-    rows = stream.scaled.tolist()
-    for i, row in enumerate(rows):
-        t0 = clock()
-        lines = ["shared |s " + " ".join(map("".join, zip(names, map(repr, row))))] + action_lines
-        if reuse:
-            examples = ws.parse(lines, label_type)
+    def __init__(self, stream: Stream, exploration: str, reuse: bool = True) -> None:
+        import vowpalwabbit
+
+        self.name = f"vw {exploration}" + ("" if reuse else " (text)")
+        flags = "--cb_explore_adf -q sa --quiet --random_seed 0 " + (
+            "--epsilon 0.05" if exploration == "epsilon" else "--squarecb --gamma_scale 10")
+        self.ws = vowpalwabbit.Workspace(flags)
+        self.label_type = vowpalwabbit.LabelType.CONTEXTUAL_BANDIT
+        self.stream, self.reuse = stream, reuse
+        self.k = stream.means.shape[1]
+        self.names = [f"f{j}:" for j in range(stream.features.shape[1])]
+        self.action_lines = [f"|a a{a}" for a in range(self.k)]
+        self.rng = np.random.default_rng(0)
+        self.rows = stream.scaled.tolist()
+
+    def step(self, i: int) -> int:
+        ws, k = self.ws, self.k
+        lines = ["shared |s " + " ".join(map("".join, zip(self.names, map(repr, self.rows[i]))))] + self.action_lines
+        if self.reuse:
+            examples = ws.parse(lines, self.label_type)
             pmf = np.asarray(ws.predict(examples))
-            a = int(rng.choice(k, p=pmf / pmf.sum()))
-            examples[a + 1].set_label_string(f"0:{-float(stream.sampled[i, a])}:{pmf[a]}")
+            a = int(self.rng.choice(k, p=pmf / pmf.sum()))
+            examples[a + 1].set_label_string(f"0:{-float(self.stream.sampled[i, a])}:{pmf[a]}")
             ws.learn(examples)
             ws.finish_example(examples)
         else:
             pmf = np.asarray(ws.predict(lines))
-            a = int(rng.choice(k, p=pmf / pmf.sum()))
+            a = int(self.rng.choice(k, p=pmf / pmf.sum()))
             labelled = list(lines)
-            labelled[a + 1] = f"0:{-float(stream.sampled[i, a])}:{pmf[a]} {lines[a + 1]}"
+            labelled[a + 1] = f"0:{-float(self.stream.sampled[i, a])}:{pmf[a]} {lines[a + 1]}"
             ws.learn(labelled)
-        times[i] = clock() - t0
-        got[i] = stream.means[i, a]
-    ws.finish()
-    return {"learner": f"vw {exploration}" + ("" if reuse else " (text)"), "mean_reward": float(got.mean()),
-            "p50_us": float(np.percentile(times, 50) / 1000), "p99_us": float(np.percentile(times, 99) / 1000)}
+        return a
+
+
+def run_lockstep(stream: Stream, learners, block: int = 200) -> list[dict]:
+    """The learners take turns, ``block`` events each, so that the machine's slow and fast
+    minutes fall on all of them alike; within a block each runs warm, as it would alone.
+    Each decide+learn is timed on its own; the learners share nothing else.
+    """
+    n = len(stream.features)
+    times = np.empty((len(learners), n), dtype=np.int64)
+    got = np.empty((len(learners), n))
+    clock = time.perf_counter_ns
+    for start in range(0, n, block):
+        for j, learner in enumerate(learners):
+            for i in range(start, min(start + block, n)):
+                t0 = clock()
+                a = learner.step(i)
+                times[j, i] = clock() - t0
+                got[j, i] = stream.means[i, a]
+    return [{"learner": learner.name, "mean_reward": float(got[j].mean()),
+             "p50_us": float(np.percentile(times[j], 50) / 1000), "p99_us": float(np.percentile(times[j], 99) / 1000)}
+            for j, learner in enumerate(learners)]
 
 
 def main(argv=None) -> int:
@@ -128,12 +148,15 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--min-speedup", type=float, default=5.0)
     parser.add_argument("--reward-tolerance", type=float, default=0.01)
+    parser.add_argument("--datasets", default="digits,wine,breast_cancer,iris",
+                        help="scikit-learn data sets to run besides the linear stream (comma-separated)")
     args = parser.parse_args(argv)
-    streams = [linear_stream(args.n, 1), classification_stream("digits", 0), classification_stream("wine", 0)]
+    streams = [linear_stream(args.n, 1)] + [classification_stream(name, 0) for name in args.datasets.split(",") if name]
     rows, ok = [], True
     for stream in streams:
-        results = [run_engine(stream, "linucb", alpha=0.3), run_engine(stream, "lin_ts", v=0.1),
-                   run_vw(stream, "epsilon"), run_vw(stream, "squarecb"), run_vw(stream, "epsilon", reuse=False)]
+        results = run_lockstep(stream, [
+            EngineLearner(stream, "linucb", alpha=0.3), EngineLearner(stream, "lin_ts", v=0.1),
+            VWLearner(stream, "epsilon"), VWLearner(stream, "squarecb"), VWLearner(stream, "epsilon", reuse=False)])
         for r in results:
             r["stream"] = stream.name
             print(f"{stream.name:<32} {r['learner']:<20} mean reward {r['mean_reward']:7.4f}   "
