@@ -18,6 +18,7 @@ from omnibandit.policies.base import Policy
 from omnibandit.policies._validation import check_float, check_int
 
 from . import _kernels
+from omnibandit.policies._numba import entry_point
 from .context import Context, ContextBatch, Decision, DecisionBatch
 from .errors import (
     ConfigurationError,
@@ -177,6 +178,7 @@ class Engine:
         self._x = np.zeros(self.n_features)
         self._eligible = np.zeros(self.n_actions, dtype=np.bool_)
         self._probs = np.zeros(self.n_actions)
+        self._sample = entry_point(_kernels.sample_index, self._probs, 0.5)  # owned float64 buffer, float
         self._action_names = schema.action_names
         self.counters: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
@@ -240,6 +242,13 @@ class Engine:
         """
         start = _time.perf_counter()
         self.policy.warmup()
+        # bind the policy's hot-path entry points on this engine's own buffer types, then put
+        # back every state array and the random state those calls touched
+        state = self.policy.get_state()
+        eligible = np.ones(self.n_actions, dtype=np.bool_)
+        self.policy._probabilities_into(self.featuriser._out, eligible, self._probs)
+        self.policy._update(self.pending.X[0], 0, self.policy._warmup_reward(), 0.5)
+        self.policy.set_state(state)
         x = np.zeros(self.n_features)
         _kernels.assemble(self.featuriser._raw.copy(), self.featuriser._present.copy(), self.featuriser.params,
                           1, self.featuriser._onehots.copy(), x)
@@ -256,8 +265,12 @@ class Engine:
                 if not isinstance(context, Context):
                     raise InvalidFeatureValue("context", type(context).__name__, "must be an omnibandit Context.")
                 featuriser = self.featuriser
-                x = featuriser.transform(context, self._x)
-                eligible = featuriser.eligible(context, self._eligible)
+                x = featuriser.transform_owned(context)
+                if context.eligible is None and not self._has_budget:
+                    # the schema's set for this touchpoint and stage, read in place (transform checked both)
+                    eligible = featuriser.schema_eligible(context)
+                else:
+                    eligible = featuriser.eligible(context, self._eligible)
                 if self._has_budget:
                     eligible &= self._budget > 0
                     if not eligible.any():
@@ -273,7 +286,7 @@ class Engine:
             probs = self._probs
             policy = self.policy
             policy._probabilities_into(x, eligible, probs)
-            a = _kernels.sample_index(probs, self.rng.random())
+            a = self._sample(probs, self.rng.random())
             self._seq += 1
             decision_id = f"{self._id_prefix()}-{self._seq}"
             propensity = float(probs[a])

@@ -24,6 +24,8 @@ from operator import is_not
 
 import numpy as np
 
+from omnibandit.policies._numba import entry_point
+
 from . import _kernels
 from .errors import (
     EmptyEligibleSet,
@@ -134,6 +136,11 @@ class Featuriser:
             self.eligibility[np.ix_(tps, sts, [k])] = True
         self._narrow = np.zeros(n_act, dtype=np.bool_)
         self._any_eligible = self.eligibility.any(axis=2).tolist()
+        self._out = np.zeros(self.n_features)
+        self._assemble_owned = entry_point(_kernels.assemble, self._raw, self._present, self.params, int(self._num_start),
+                                           self._onehots, self._out)
+        self._eligible_rows = [[self.eligibility[t, s] for s in range(self.eligibility.shape[1])]
+                               for t in range(self.eligibility.shape[0])]
         self._tp_st = {(t, s): (i, j) for t, i in self.touchpoint_index.items() for s, j in self.stage_index.items()}
 
     # ------------------------------------------------------------------ one context
@@ -143,6 +150,17 @@ class Featuriser:
         Raises the specific :class:`~omnibandit.engine.errors.OmnibanditError` for a bad
         field before anything is written.
         """
+        return self._transform(context, out, _kernels.assemble)
+
+    def transform_owned(self, context) -> np.ndarray:
+        """:meth:`transform` into the featuriser's own buffer (overwritten by the next call).
+
+        The engine's hot path: the buffer's type never changes, so the kernel is called
+        through its compiled entry point, without numba's per-call dispatch.
+        """
+        return self._transform(context, self._out, self._assemble_owned)
+
+    def _transform(self, context, out: np.ndarray, assemble) -> np.ndarray:
         onehots = self._onehots
         tp = _get(self._tp_pos, context.touchpoint)
         if tp is None:
@@ -183,10 +201,21 @@ class Featuriser:
         onehots[3] = ident
         if cats:
             onehots[4:] = cats
-        code = _kernels.assemble(self._raw, present, self.params, self._num_start, onehots, out)
+        code = assemble(self._raw, present, self.params, self._num_start, onehots, out)
         if code:
             self._raise_feature(code)
         return out
+
+    def schema_eligible(self, context) -> np.ndarray:
+        """The schema's eligible mask for the context's touchpoint and stage (a read-only view).
+
+        For a context already accepted by :meth:`transform` and without its own ``eligible``.
+        """
+        tp, st = self._tp_st[context.touchpoint, context.stage]
+        if not self._any_eligible[tp][st]:
+            raise EmptyEligibleSet("eligible", None,
+                                   f"no action is eligible at touchpoint {context.touchpoint!r}, stage {context.stage!r}.")
+        return self._eligible_rows[tp][st]
 
     def eligible(self, context, out: np.ndarray) -> np.ndarray:
         """Write the eligible mask of ``context`` (schema, then ``context.eligible``) into ``out``."""

@@ -84,6 +84,7 @@ class Policy(ABC):
         self.seed = seed
         self.rng_state_ = seed_state(seed)
         self.version_ = np.zeros(1, dtype=np.int64)
+        self._hot: dict = {}  # kernel entry points of the hot path, bound on first use (not pickled)
         self._allocate()
 
     # ----------------------------------------------------------------- subclass API
@@ -196,6 +197,11 @@ class Policy(ABC):
         if n:
             self._update_batch(X, actions, rewards, propensities)
             self.version_[0] += n
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_hot"] = {}
+        return state
 
     def get_state(self) -> dict[str, np.ndarray]:
         """A copy of the full state: the learned arrays, the version and the RNG state."""

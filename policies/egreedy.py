@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from . import _linear_kernels as K
+from ._numba import entry_point
 from .linear import LinearParams, LinearPolicy
 
 
@@ -32,7 +33,12 @@ class EpsilonGreedy(LinearPolicy):
     Params = EpsilonGreedyParams
 
     def _probabilities_into(self, x, eligible, out) -> None:
-        K.egreedy_row(x, self.theta_, eligible, self.params.epsilon, self._mu, out)
+        # C-contiguous float64 x and out, bool eligible (checked or owned): the kernel's entry point
+        row = self._hot.get("row")
+        if row is None:
+            row = self._hot["row"] = entry_point(K.egreedy_row, x, self.theta_, eligible, self.params.epsilon,
+                                                 self._mu, out)
+        row(x, self.theta_, eligible, self.params.epsilon, self._mu, out)
 
     def _probabilities_batch_into(self, X, eligible, out) -> None:
         K.egreedy_batch(X, self.theta_, eligible, self.params.epsilon, self._mu, out)

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 
 from . import _linear_kernels as K
+from ._numba import entry_point
 from ._validation import check_float, check_int
 from .linear import LinearParams, LinearPolicy
 
@@ -78,9 +79,15 @@ class LinearThompsonSampling(LinearPolicy):
         self._contenders = np.zeros(self.n_actions, dtype=np.int64)
 
     def _probabilities_into(self, x, eligible, out) -> None:
+        # C-contiguous float64 x and out, bool eligible (checked or owned): the kernel's entry point
         p = self.params
-        K.lin_ts_row(x, self.theta_, self.A_inv_, eligible, p.v, p.epsilon, p.n_draws, p.max_scores, self.rng_state_,
-                     self._mu, self._var, self._counts, self._contenders, out)
+        row = self._hot.get("row")
+        if row is None:
+            row = self._hot["row"] = entry_point(K.lin_ts_row, x, self.theta_, self.A_inv_, eligible, p.v, p.epsilon,
+                                                 p.n_draws, p.max_scores, self.rng_state_, self._mu, self._var,
+                                                 self._counts, self._contenders, out)
+        row(x, self.theta_, self.A_inv_, eligible, p.v, p.epsilon, p.n_draws, p.max_scores, self.rng_state_,
+            self._mu, self._var, self._counts, self._contenders, out)
 
     def _probabilities_batch_into(self, X, eligible, out) -> None:
         p = self.params

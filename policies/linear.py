@@ -9,6 +9,7 @@ import numpy as np
 from omnibandit.engine.errors import ConfigurationError
 
 from . import _linear_kernels as K
+from ._numba import entry_point
 from ._validation import check_float, check_int
 from .base import Policy, PolicyParams
 
@@ -66,9 +67,16 @@ class LinearPolicy(Policy):
         self._u = np.zeros(d)
 
     def _update(self, x, action, reward, propensity) -> None:
+        # x: a C-contiguous float64 row (checked by update(), owned by the engine's pending store)
         p = self.params
-        K.linear_update(x, action, reward, self.A_, self.b_, self.A_inv_, self.theta_, self.n_updates_,
-                        self.since_refresh_, p.l2, p.gamma, p.refresh_every, self._u)
+        action, reward = int(action), float(reward)
+        update = self._hot.get("update")
+        if update is None:
+            update = self._hot["update"] = entry_point(
+                K.linear_update, x, action, reward, self.A_, self.b_, self.A_inv_, self.theta_, self.n_updates_,
+                self.since_refresh_, p.l2, p.gamma, p.refresh_every, self._u)
+        update(x, action, reward, self.A_, self.b_, self.A_inv_, self.theta_, self.n_updates_, self.since_refresh_,
+               p.l2, p.gamma, p.refresh_every, self._u)
 
     def _update_batch(self, X, actions, rewards, propensities) -> None:
         p = self.params

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from . import _linear_kernels as K
+from ._numba import entry_point
 from ._validation import check_float
 from .linear import LinearParams, LinearPolicy
 
@@ -48,8 +49,13 @@ class LinUCB(LinearPolicy):
     Params = LinUCBParams
 
     def _probabilities_into(self, x, eligible, out) -> None:
-        K.linucb_row(x, self.theta_, self.A_inv_, eligible, self.params.alpha, self.params.epsilon,
-                     self._mu, self._var, out)
+        # callers pass C-contiguous float64 x and out and bool eligible (checked or owned), so the
+        # kernel is called through its entry point for those types
+        row = self._hot.get("row")
+        if row is None:
+            row = self._hot["row"] = entry_point(K.linucb_row, x, self.theta_, self.A_inv_, eligible, self.params.alpha,
+                                                 self.params.epsilon, self._mu, self._var, out)
+        row(x, self.theta_, self.A_inv_, eligible, self.params.alpha, self.params.epsilon, self._mu, self._var, out)
 
     def _probabilities_batch_into(self, X, eligible, out) -> None:
         K.linucb_batch(X, self.theta_, self.A_inv_, eligible, self.params.alpha, self.params.epsilon,

@@ -146,6 +146,28 @@ def test_policies_pickle(name):
     assert behave_alike(policy, copy)
 
 
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_inputs_of_any_layout_and_dtype_give_the_same_answers_once_the_hot_path_is_bound(name):
+    """Kernels are called through entry points bound to the first call's argument types; the
+    public methods convert every input first, so strided, integer or read-only inputs after
+    binding give exactly what contiguous float64 inputs give, and pickling still works."""
+    policy, twin = trained(name), trained(name)
+    x = PROBES[0]
+    policy.probabilities(x)  # binds the hot path
+    twin.probabilities(x)  # and keeps the random streams of sampling policies in step
+    wide = np.zeros((D, 3))
+    wide[:, 1] = x
+    readonly = x.copy()
+    readonly.flags.writeable = False
+    for probe in (wide[:, 1], readonly, np.round(x).astype(np.int32)):
+        np.testing.assert_array_equal(policy.probabilities(probe), twin.probabilities(np.array(probe, dtype=float)))
+    policy.update(wide[:, 1], np.int32(1), 0.5)
+    twin.update(x.copy(), 1, 0.5)
+    assert states_equal(policy.get_state(), twin.get_state())
+    copy = pickle.loads(pickle.dumps(policy))
+    np.testing.assert_array_equal(copy.probabilities(x), policy.probabilities(x))
+
+
 @pytest.mark.parametrize("name", [n for n in POLICIES if issubclass(POLICIES[n], LinearPolicy)])
 @given(data=st.data())
 def test_replica_deltas_merge_exactly(name, data):
