@@ -55,7 +55,8 @@ def simulator_alone(n_events: int, batch_size: int, seed: int) -> float:
         n = len(batch)
         E = eligibility[batch.touchpoint, batch.stage]
         actions = np.argmax(E * rng.random(E.shape), axis=1)
-        sim.respond(DecisionBatch([f"d{i}" for i in range(n)], actions, np.ones(n), np.zeros((0, 0)), "u", 0, batch.time))
+        ids = [f"d{i}" for i in range(n)]
+        sim.respond(DecisionBatch(ids, actions, np.ones(n), np.zeros((0, 0)), "uniform", 0, batch.time))
     sim.flush()
     return time.perf_counter() - start
 

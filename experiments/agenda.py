@@ -87,9 +87,11 @@ class UseCase:
         object.__setattr__(self, "reward_weights", weights)
         where = f"agenda.use_cases[{self.id!r}]"
         if not self.touchpoints or not self.actions:
-            raise ConfigurationError(f"{where}.touchpoints", self.touchpoints, "touchpoints and actions must be non-empty.")
+            raise ConfigurationError(f"{where}.touchpoints", self.touchpoints,
+                                     "touchpoints and actions must be non-empty.")
         if self.control != "random" and self.control not in self.actions:
-            raise ConfigurationError(f"{where}.control", self.control, "must be 'random' or one of the use case's actions.")
+            raise ConfigurationError(f"{where}.control", self.control,
+                                     "must be 'random' or one of the use case's actions.")
         if not (self.min_effect >= 0 and math.isfinite(self.min_effect)):
             raise ConfigurationError(f"{where}.min_effect", self.min_effect, "must be finite and >= 0.")
 
@@ -291,6 +293,6 @@ def scorecard_row(use_case: UseCase, policy: str, treated: ArmStats, control: Ar
         "incremental_value": incremental,
         "regret": treated.regret / treated.decided if treated.decided else math.nan,
         "verdict": verdict(lift, lo, hi, use_case.min_effect),
-        "expected_value": (p_beats * incremental) if math.isfinite(p_beats) and math.isfinite(incremental) else math.nan,
+        "expected_value": p_beats * incremental if math.isfinite(p_beats) and math.isfinite(incremental) else math.nan,
         "priority": use_case.priority, "true_lift": true_lift,
     }

@@ -53,7 +53,8 @@ SEGMENTS = ("new", "returning", "loyal", "lapsed")
 CATEGORIES = ("fresh", "home", "fashion", "beauty")
 OUTCOMES = ("trip", "basket", "satisfaction", "return", "revenue")
 _STAGES = ("pre_visit", "in_visit", "post_visit")
-_TOUCHPOINTS = ("mobile_app", "digital_display", "interactive_screen", "associate_device", "point_of_sale", "web", "email")
+_TOUCHPOINTS = ("mobile_app", "digital_display", "interactive_screen", "associate_device", "point_of_sale", "web",
+                "email")
 _IDENTIFICATION = ("anonymous", "app_location", "email_link", "self_identified", "associate_lookup", "loyalty_card",
                    "visual_recognition")
 # how a customer can be known at each touchpoint, and how often
@@ -218,7 +219,8 @@ class JourneySimulator:
         self.counts = {"events": 0, "identified": 0, "trips": 0, "rewards": 0}
         self._buckets: dict[int, list[tuple[list[str], np.ndarray, np.ndarray]]] = {}  # outcomes in flight
         self._last: dict[str, Any] | None = None
-        self._compute(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros(1))  # compile (or load) the kernel
+        # compile (or load from the cache) the kernel now, not on the first batch
+        self._compute(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros(1))
 
     # ------------------------------------------------------------------ set-up
     def _init_actions(self) -> None:
@@ -298,7 +300,7 @@ class JourneySimulator:
         # random touches by everyone without a trip under way (one customer once per window)
         T = self._arrive.random((n_touch, 4))  # who, when, touchpoint, identification
         Z = self._noise.normal(size=(n_touch, 10))  # 6 feature noises, 4 drift steps
-        O = self._outcome.random((n_touch, 4))
+        outcome_draws = self._outcome.random((n_touch, 4))
         touched = np.minimum(np.searchsorted(self._arrival_cdf, T[:, 0] * self._arrival_cdf[-1], side="right"),
                              sc.n_customers - 1)
         _, first = np.unique(touched, return_index=True)
@@ -316,7 +318,7 @@ class JourneySimulator:
         times = np.concatenate([np.maximum(self.trip_time[trips], start), start + T[rows, 1] * span])
         draws = np.concatenate([Tt, T[rows]])
         noise = np.concatenate([Zt, Z[rows]])
-        uniforms = np.concatenate([Ot, O[rows]])
+        uniforms = np.concatenate([Ot, outcome_draws[rows]])
         order = np.argsort(times, kind="stable")
         customers, times, draws, noise, uniforms = (a[order] for a in (customers, times, draws, noise, uniforms))
         m = customers.shape[0]
@@ -341,7 +343,8 @@ class JourneySimulator:
         self.counts["identified"] += int(known.sum())
         cid = self.customer_ids[customers]
         cid[~known] = None
-        return ContextBatch(touchpoint=tp, stage=stage, features=features, missing=np.repeat(~known[:, None], 6, axis=1),
+        missing = np.repeat(~known[:, None], features.shape[1], axis=1)
+        return ContextBatch(touchpoint=tp, stage=stage, features=features, missing=missing,
                             categorical=categorical, market=self.market[customers], identification=ident,
                             customer_id=cid, time=times * DAY)
 
@@ -515,7 +518,8 @@ class JourneySimulator:
         keep = np.flatnonzero(real & ~went)
         if keep.shape[0]:
             event = last["first"] + np.arange(m, dtype=np.float64)
-            self._schedule([ids[i] for i in keep.tolist()], due[keep], np.column_stack([outcomes, revenue, event])[keep])
+            values = np.column_stack([outcomes, revenue, event])[keep]
+            self._schedule([ids[i] for i in keep.tolist()], due[keep], values)
         self._last = None
         return self._pop_due(self.now)
 
@@ -585,7 +589,8 @@ def _schema(sc: JourneyScenario) -> Schema:
     windows = {"pre_visit": sc.trip_window + slack, "in_visit": 1.0 + slack, "post_visit": sc.return_window + slack}
     actions = []
     for a in ACTIONS:
-        spec = {"name": a["name"], "kind": a["kind"], "stages": list(a["stages"]), "touchpoints": list(a["touchpoints"])}
+        spec = {"name": a["name"], "kind": a["kind"], "stages": list(a["stages"]),
+                "touchpoints": list(a["touchpoints"])}
         if a["stages"]:
             spec["attribution_window"] = windows[a["stages"][0]] * DAY
         if sc.budgets and "budget_share" in a:

@@ -16,7 +16,8 @@ SCHEMA = JourneySimulator(seed=0, n_customers=100, n_events=100).schema
 BASKET = {"id": "basket", "hypothesis": "h", "stage": "in_visit", "touchpoints": ["point_of_sale"],
           "actions": ["no_message", "bonus_points"], "outcome": "basket", "control": "no_message"}
 RETAIL = [
-    {"id": "pre", "hypothesis": "h", "stage": "pre_visit", "touchpoints": ["mobile_app", "email", "web", "digital_display"],
+    {"id": "pre", "hypothesis": "h", "stage": "pre_visit",
+     "touchpoints": ["mobile_app", "email", "web", "digital_display"],
      "actions": ["no_message", "fresh_coupon", "home_coupon", "fashion_new_in", "beauty_event_invite"],
      "outcome": "trip", "value_per_unit": 12.0, "min_effect": 0.03, "control": "no_message"},
     {"id": "in", "hypothesis": "h", "stage": "in_visit",
