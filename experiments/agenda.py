@@ -159,6 +159,13 @@ class Agenda:
             for tp in uc.touchpoints:
                 if tp not in schema.touchpoints:
                     raise ConfigurationError(f"{where}.touchpoints", tp, f"known touchpoints: {schema.touchpoints}.")
+                allowed = [a for a in schema.actions if _eligible(a, uc.stage, tp)]
+                if not any(self.candidates[u, index[a.name]] for a in allowed):
+                    raise ConfigurationError(f"{where}.actions", list(uc.actions),
+                                             f"none is eligible at {uc.stage}/{tp} in the schema.")
+                if uc.control != "random" and schema.actions[index[uc.control]] not in allowed:
+                    raise ConfigurationError(f"{where}.control", uc.control,
+                                             f"is not eligible at {uc.stage}/{tp} in the schema.")
                 t = schema.touchpoints.index(tp)
                 if self.assignment[s, t] >= 0:
                     raise ConfigurationError(f"{where}.touchpoints", tp,
@@ -189,6 +196,10 @@ class Agenda:
             if W[:, j].any():
                 out += W[:, j, None] * expected[name]
         return out
+
+
+def _eligible(action, stage: str, touchpoint: str) -> bool:
+    return (not action.stages or stage in action.stages) and (not action.touchpoints or touchpoint in action.touchpoints)
 
 
 @dataclasses.dataclass

@@ -37,6 +37,8 @@ RETAIL = [
     ({"control": "fresh_coupon"}, "control"),
     ({"stage": "checkout"}, "stage"),
     ({"touchpoints": ["fax"]}, "touchpoints"),
+    ({"actions": ["fresh_coupon"], "control": "random"}, "actions"),  # a pre-visit coupon, not eligible in store
+    ({"actions": ["no_message", "fresh_coupon"], "control": "fresh_coupon"}, "control"),
 ])
 def test_a_bad_use_case_is_refused_with_the_field_named(change, field):
     with pytest.raises(ConfigurationError, match=field):
