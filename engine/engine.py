@@ -160,6 +160,7 @@ class Engine:
         if join not in JOIN_RULES:
             raise ConfigurationError("join", join, f"must be one of {', '.join(JOIN_RULES)}.")
         self.join = join
+        self.pending.track_outcomes = join != "first"
         self.outcome_weights = {str(k): check_float(f"outcome_weights[{k!r}]", v)
                                 for k, v in dict(outcome_weights or {}).items()}
         self._seen_events: OrderedDict[str, None] = OrderedDict()
@@ -281,7 +282,7 @@ class Engine:
                 raise
             if self._finite_windows:
                 self._expire_due(now)
-            if self.pending.full:
+            if not self.pending._free:  # full
                 self._close(self.pending.oldest(), _EVICTED, now)
             probs = self._probs
             policy = self.policy
@@ -338,7 +339,7 @@ class Engine:
                     value = reward
                 else:
                     value = self._check_reward(self._combine_outcomes(reward, outcomes))
-                slot = self.pending.get(decision_id) if isinstance(decision_id, str) else None
+                slot = self.pending.index.get(decision_id) if isinstance(decision_id, str) else None
                 if slot is None:
                     raise self._not_pending(decision_id)
                 if self.join != "first":
@@ -350,8 +351,14 @@ class Engine:
             if event_id is not None:
                 self._remember_event(event_id)
             if self.join == "first":
-                self._learn(decision_id, slot, value)
-                self._remember(decision_id, _REWARDED)
+                pending, policy = self.pending, self.policy  # _learn and _remember, inlined on the hot path
+                policy._update(pending.X[slot], int(pending.action[slot]), value, float(pending.propensity[slot]))
+                policy.version_[0] += 1
+                del pending.index[decision_id]
+                pending._free.append(slot)
+                self._closed[decision_id] = _REWARDED
+                if len(self._closed) > 2 * self._closed_capacity:
+                    self._trim_closed()
                 self.counters["rewards"] += 1
                 if self.event_sink is not None:
                     self.event_sink.record_reward(decision_id, value, now, "reward", event_id)
