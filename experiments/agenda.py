@@ -27,7 +27,8 @@ from scipy import stats
 from omnibandit.engine import Schema
 from omnibandit.engine.errors import ConfigurationError
 
-__all__ = ["UseCase", "Agenda", "ArmStats", "SCORECARD_COLUMNS", "scorecard_row", "verdict"]
+__all__ = ["UseCase", "Agenda", "ControlHoldout", "HoldoutAssignment", "ArmStats", "SCORECARD_COLUMNS", "scorecard_row",
+           "verdict"]
 
 SCORECARD_COLUMNS = ("use_case", "policy", "n", "reward", "reward_ci_low", "reward_ci_high", "control_reward", "lift",
                      "lift_ci_low", "lift_ci_high", "p_beats_control", "incremental_value", "regret", "verdict")
@@ -196,6 +197,96 @@ class Agenda:
             if W[:, j].any():
                 out += W[:, j, None] * expected[name]
         return out
+
+
+@dataclasses.dataclass(frozen=True)
+class HoldoutAssignment:
+    """Which rows of a batch belong to which use case, and which of them the control takes.
+
+    Attributes
+    ----------
+    use_case : numpy.ndarray of int (n,)
+        Index into the agenda's use cases; -1 outside the agenda.
+    control : numpy.ndarray of bool (n,)
+        Rows held out: they get ``control_action`` instead of a policy decision.
+    treat : numpy.ndarray of bool (n,)
+        Rows in a use case that the policy decides.
+    control_action : numpy.ndarray of int (n,)
+        The control's action on control rows (-1 elsewhere).
+    eligible : numpy.ndarray of bool (n, K)
+        Each row's use-case candidates that are eligible there (all False outside the agenda).
+    """
+
+    use_case: np.ndarray
+    control: np.ndarray
+    treat: np.ndarray
+    control_action: np.ndarray
+    eligible: np.ndarray
+
+
+class ControlHoldout:
+    """The agenda's randomised control holdout, for a simulation loop or a service.
+
+    Each row in a use case is held out with probability ``agenda.holdout_share``, from a
+    seeded generator of its own, and then gets the use case's control: its fixed action
+    or, for ``control: random``, an action drawn uniformly from the eligible candidates.
+    The remaining rows go to the policy (through ``Engine.decide_batch`` with
+    ``eligible=assignment.eligible[treat]``, or ``Engine.decide`` per row).
+
+    Parameters
+    ----------
+    agenda : Agenda
+    eligibility : numpy.ndarray of bool (n_touchpoints, n_stages, K)
+        The schema's eligible sets (``engine.featuriser.eligibility``).
+    seed : int, numpy.random.SeedSequence or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from omnibandit.engine import Engine
+    >>> from omnibandit.simulators.journey import JourneySimulator, OUTCOMES
+    >>> sim = JourneySimulator(seed=0, n_customers=100, n_events=100)
+    >>> agenda = Agenda([{"id": "basket", "hypothesis": "h", "stage": "in_visit", "touchpoints": ["point_of_sale"],
+    ...                   "actions": ["no_message", "bonus_points"], "outcome": "basket", "control": "no_message"}],
+    ...                 sim.schema, OUTCOMES, holdout_share=0.5)
+    >>> engine = Engine.for_policy(sim.schema, "linucb", seed=0)
+    >>> holdout = ControlHoldout(agenda, engine.featuriser.eligibility, seed=1)
+    >>> pos, in_visit = sim.schema.touchpoints.index("point_of_sale"), sim.schema.stages.index("in_visit")
+    >>> split = holdout.assign(np.full(1000, in_visit), np.full(1000, pos))
+    >>> 450 < int(split.control.sum()) < 550, set(split.control_action[split.control].tolist()) == {0}
+    (True, True)
+    """
+
+    def __init__(self, agenda: Agenda, eligibility: np.ndarray, *, seed=None) -> None:
+        self.agenda = agenda
+        self.eligibility = np.asarray(eligibility, dtype=np.bool_)
+        self.rng = np.random.default_rng(seed)
+
+    def assign(self, stage: np.ndarray, touchpoint: np.ndarray,
+               remaining_budget: np.ndarray | None = None) -> HoldoutAssignment:
+        """Split n rows (stage and touchpoint codes) between the policy and the control.
+
+        ``remaining_budget`` (K,) removes exhausted actions from the eligible sets.
+        """
+        agenda = self.agenda
+        n = len(stage)
+        use_case = agenda.assign(stage, touchpoint)
+        inside = use_case >= 0
+        draw = self.rng.random(n)
+        control = inside & (draw < agenda.holdout_share)
+        eligible = self.eligibility[touchpoint, stage] & agenda.candidates[np.maximum(use_case, 0)] & inside[:, None]
+        if remaining_budget is not None:
+            eligible &= np.asarray(remaining_budget) > 0
+        action = np.full(n, -1, dtype=np.int64)
+        rows = np.flatnonzero(control)
+        if rows.shape[0]:
+            fixed = agenda.control_action[use_case[rows]]
+            # random control: the r-th eligible candidate, r uniform (draw / share is uniform on [0, 1))
+            count = eligible[rows].sum(axis=1)
+            r = np.minimum((draw[rows] / agenda.holdout_share * count).astype(np.int64), count - 1)
+            uniform = np.argmax(np.cumsum(eligible[rows], axis=1) > r[:, None], axis=1)
+            action[rows] = np.where(fixed >= 0, fixed, uniform)
+        return HoldoutAssignment(use_case, control, inside & ~control, action, eligible)
 
 
 def _eligible(action, stage: str, touchpoint: str) -> bool:

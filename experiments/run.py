@@ -30,7 +30,7 @@ from omnibandit.engine.errors import ConfigurationError, LateReward, OmnibanditE
 from omnibandit.simulators.classification import from_sklearn
 from omnibandit.simulators.journey import JourneyScenario, JourneySimulator
 
-from .agenda import SCORECARD_COLUMNS, Agenda, ArmStats, scorecard_row
+from .agenda import SCORECARD_COLUMNS, Agenda, ArmStats, ControlHoldout, scorecard_row
 from .config import register_configs
 from .tracking import Tracker, to_csv, to_markdown
 
@@ -95,8 +95,7 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
     name = policy or engine.policy.name
     n_uc = len(agenda)
     n_tp = len(simulator.schema.touchpoints)
-    holdout = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-    eligibility = engine.featuriser.eligibility
+    holdout = ControlHoldout(agenda, engine.featuriser.eligibility, seed=np.random.SeedSequence(seed).spawn(2)[1])
     arms = [(ArmStats(), ArmStats()) for _ in range(n_uc)]
     # per stream position of a decided context: (touchpoint * n_uc + use case) * 2 + arm
     tags = np.full(len(simulator), -1, dtype=np.int64)
@@ -160,16 +159,10 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
         n = len(batch)
         stage = _codes(batch.stage, simulator.schema.stages, n)
         tp = _codes(batch.touchpoint, simulator.schema.touchpoints, n)
-        uc = agenda.assign(stage, tp)
+        split = holdout.assign(stage, tp, engine.remaining_budget if budgeted else None)
+        uc, control, treat, E = split.use_case, split.control, split.treat, split.eligible
         inside = uc >= 0
-        ucz = np.maximum(uc, 0)
-        draw = holdout.random(n)
-        control = inside & (draw < agenda.holdout_share)
-        treat = inside & ~control
-        E = eligibility[tp, stage] & agenda.candidates[ucz]
-        if budgeted:
-            E &= engine.remaining_budget > 0
-        R = agenda.expected_rewards(ucz, simulator.expected_outcomes())
+        R = agenda.expected_rewards(np.maximum(uc, 0), simulator.expected_outcomes())
         best = np.max(np.where(E, R, -np.inf), axis=1)
         actions = np.full(n, -1, dtype=np.int64)
         ids: list[str] = [""] * n  # "": outside the agenda, nothing decided
@@ -182,12 +175,7 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
                 ids[i] = d
         if control.any():
             rows = np.flatnonzero(control)
-            fixed = agenda.control_action[uc[rows]]
-            # random control: uniform over the eligible candidates (draw the r-th eligible action)
-            count = E[rows].sum(axis=1)
-            r = np.minimum((draw[rows] / agenda.holdout_share * count).astype(np.int64), count - 1)
-            uniform = np.argmax(np.cumsum(E[rows], axis=1) > r[:, None], axis=1)
-            actions[rows] = np.where(fixed >= 0, fixed, uniform)
+            actions[rows] = split.control_action[rows]
             for i in rows.tolist():
                 control_seq += 1
                 ids[i] = f"control-{control_seq}"

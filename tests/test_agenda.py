@@ -119,3 +119,31 @@ def test_the_scorecard_recovers_the_simulators_true_lift_within_its_interval():
         holdout.append(sum(c.decided for _, c in result.arms) / sum(p.decided + c.decided for p, c in result.arms))
     assert covered / total >= 0.88, (covered, total)
     assert abs(np.mean(holdout) - 0.2) < 0.01  # the holdout gets its configured share
+
+
+def test_the_holdout_takes_its_share_and_a_random_control_is_uniform_over_eligible_candidates():
+    from omnibandit.engine.featurise import Featuriser
+    from omnibandit.experiments.agenda import ControlHoldout
+
+    agenda = Agenda(RETAIL, SCHEMA, OUTCOMES, holdout_share=0.2)
+    holdout = ControlHoldout(agenda, Featuriser(SCHEMA).eligibility, seed=3)
+    n = 60_000
+    stage = np.full(n, SCHEMA.stages.index("in_visit"))
+    touchpoint = np.full(n, SCHEMA.touchpoints.index("interactive_screen"))
+    split = holdout.assign(stage, touchpoint)
+    # the share: a binomial test at the 0.1% level
+    assert stats.binomtest(int(split.control.sum()), n, 0.2).pvalue > 1e-3
+    assert not (split.control & split.treat).any() and (split.control | split.treat).all()
+    # "random" control at the screen: uniform over the candidates eligible there
+    chosen = split.control_action[split.control]
+    eligible = np.flatnonzero(split.eligible[0])
+    assert set(chosen.tolist()) == set(eligible.tolist())
+    counts = np.bincount(chosen, minlength=len(SCHEMA.actions))[eligible]
+    assert stats.chisquare(counts).pvalue > 1e-3
+    # a fixed control always gets its action; rows outside the agenda get nothing
+    out = holdout.assign(np.array([SCHEMA.stages.index("pre_visit")] * 1000),
+                         np.array([SCHEMA.touchpoints.index("point_of_sale")] * 1000))
+    assert (out.use_case == -1).all() and not out.control.any() and not out.treat.any()
+    pre = holdout.assign(np.array([SCHEMA.stages.index("pre_visit")] * 1000),
+                         np.array([SCHEMA.touchpoints.index("mobile_app")] * 1000))
+    assert (pre.control_action[pre.control] == 0).all() and (pre.control_action[~pre.control] == -1).all()
