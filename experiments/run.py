@@ -236,7 +236,7 @@ def _progress(*, total: int, desc: str, enabled: bool):
 def _policies(cfg: DictConfig) -> dict[str, dict[str, Any]]:
     selected = OmegaConf.to_container(cfg.policy, resolve=True)
     if not isinstance(selected, Mapping) or not selected:
-        raise ValueError("policy: select one or more policies, e.g. policy=linucb or policy=[linucb,lin_ts].")
+        raise ValueError("policy: select one or more policies, e.g. policy=linucb or 'policy=[linucb,lin_ts]'.")
     return {key: dict(value) for key, value in selected.items()}
 
 
