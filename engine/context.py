@@ -153,7 +153,14 @@ class ContextBatch:
 
 @dataclasses.dataclass(frozen=True)
 class DecisionBatch:
-    """Decisions for a :class:`ContextBatch`: ids, action indices, propensities, probabilities (n, K)."""
+    """Decisions for a :class:`ContextBatch`: ids, action indices, propensities, probabilities (n, K).
+
+    >>> import numpy as np
+    >>> batch = DecisionBatch(["d-1", "d-2"], np.array([0, 2]), np.array([0.5, 0.9]), np.zeros((2, 3)), "linucb", 0,
+    ...                       np.zeros(2))
+    >>> len(batch), batch.actions.tolist()
+    (2, [0, 2])
+    """
 
     decision_ids: list[str]
     actions: np.ndarray

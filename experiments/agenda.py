@@ -215,6 +215,14 @@ class HoldoutAssignment:
         The control's action on control rows (-1 elsewhere).
     eligible : numpy.ndarray of bool (n, K)
         Each row's use-case candidates that are eligible there (all False outside the agenda).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> split = HoldoutAssignment(np.array([0, -1]), np.array([True, False]), np.array([False, False]),
+    ...                           np.array([3, -1]), np.zeros((2, 4), dtype=bool))
+    >>> int(split.control_action[split.control][0])
+    3
     """
 
     use_case: np.ndarray

@@ -24,7 +24,12 @@ __all__ = ["TrackingConf", "EvaluateConf", "EngineConf", "UseCaseConf", "AgendaC
 
 @dataclasses.dataclass
 class TrackingConf:
-    """Where runs go: ``uri`` None keeps MLflow's default local store."""
+    """Where runs go: ``uri`` None keeps MLflow's default local store.
+
+    >>> from omegaconf import OmegaConf
+    >>> OmegaConf.structured(TrackingConf(enabled=False)).experiment
+    'omnibandit'
+    """
 
     enabled: bool = True
     uri: Any = None
@@ -33,7 +38,12 @@ class TrackingConf:
 
 @dataclasses.dataclass
 class EvaluateConf:
-    """``omnibandit-evaluate``: replay and off-policy estimates of one policy on an event log."""
+    """``omnibandit-evaluate``: replay and off-policy estimates of one policy on an event log.
+
+    >>> from omegaconf import OmegaConf
+    >>> OmegaConf.structured(EvaluateConf(log="events.jsonl")).train_share
+    0.5
+    """
 
     log: str = MISSING
     policy: Any = MISSING
@@ -51,7 +61,11 @@ class EvaluateConf:
 
 @dataclasses.dataclass
 class EngineConf:
-    """Engine settings for simulated runs."""
+    """Engine settings for simulated runs.
+
+    >>> EngineConf().pending_capacity
+    131072
+    """
 
     pending_capacity: int = 131072
 
@@ -59,7 +73,11 @@ class EngineConf:
 @dataclasses.dataclass
 class ClassificationConf:
     """A scikit-learn bundled data set as a bandit (``simulator=classification``): digits, wine,
-    iris or breast_cancer; ``n_events`` contexts from as many shuffled passes as it takes."""
+    iris or breast_cancer; ``n_events`` contexts from as many shuffled passes as it takes.
+
+    >>> ClassificationConf(dataset="wine").batch_size
+    100
+    """
 
     name: str = "classification"
     dataset: str = "digits"
@@ -69,7 +87,13 @@ class ClassificationConf:
 
 @dataclasses.dataclass
 class UseCaseConf:
-    """One entry of ``agenda.use_cases`` (see :class:`omnibandit.experiments.agenda.UseCase`)."""
+    """One entry of ``agenda.use_cases`` (see :class:`omnibandit.experiments.agenda.UseCase`).
+
+    >>> from omegaconf import OmegaConf
+    >>> conf = OmegaConf.structured(UseCaseConf)
+    >>> conf.control, OmegaConf.is_missing(conf, "stage")
+    ('random', True)
+    """
 
     id: str = MISSING
     hypothesis: str = MISSING
@@ -86,7 +110,11 @@ class UseCaseConf:
 
 @dataclasses.dataclass
 class AgendaConf:
-    """A learning agenda: use cases and the share of their traffic held out as control."""
+    """A learning agenda: use cases and the share of their traffic held out as control.
+
+    >>> AgendaConf(name="retail").holdout_share
+    0.1
+    """
 
     name: str = MISSING
     holdout_share: float = 0.1
@@ -95,7 +123,13 @@ class AgendaConf:
 
 @dataclasses.dataclass
 class RunConf:
-    """``omnibandit-run``: policies × simulator × agenda, tracked in MLflow."""
+    """``omnibandit-run``: policies × simulator × agenda, tracked in MLflow.
+
+    >>> from omegaconf import OmegaConf
+    >>> conf = OmegaConf.structured(RunConf)
+    >>> conf.seed, conf.tracking.enabled
+    (0, True)
+    """
 
     policy: Any = MISSING
     simulator: Any = MISSING

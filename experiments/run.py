@@ -59,6 +59,13 @@ class PolicyRun:
         Rewards that arrived for a decision the engine no longer held (evicted or expired).
     capped_rewards : int
         Rewards capped to [0, 1] for a policy that learns only from such rewards (Beta TS).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> run = PolicyRun("linucb", [], {"step": np.array([1000.0])}, {}, seconds=0.5, events=1000, engine_stats={})
+    >>> run.events_per_second
+    2000.0
     """
 
     policy: str
@@ -337,6 +344,14 @@ class SweepParentRun(Callback):
 
     Jobs find its id in the ``OMNIBANDIT_PARENT_RUN_ID`` environment variable and nest
     under it; the tracking URI is pinned (absolute) so every job writes to the same store.
+
+    Examples
+    --------
+    >>> from omegaconf import OmegaConf
+    >>> callback = SweepParentRun()
+    >>> callback.on_multirun_start(OmegaConf.create({"tracking": {"enabled": False}}))  # no tracking: no run
+    >>> callback.run_id is None
+    True
     """
 
     def __init__(self) -> None:

@@ -66,7 +66,14 @@ class RewardEvents:
 
 
 class Environment(Protocol):
-    """What the experiment loop needs from a simulator or a replayed log."""
+    """What the experiment loop needs from a simulator or a replayed log.
+
+    >>> from omnibandit.simulators.classification import ClassificationEnvironment
+    >>> import numpy as np
+    >>> env: Environment = ClassificationEnvironment(np.array([[0.0], [1.0]]), np.array([0, 1]), seed=0)
+    >>> len(env.next_batch(2))
+    2
+    """
 
     schema: Schema
 
