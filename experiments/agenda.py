@@ -298,7 +298,8 @@ class ControlHoldout:
 
 
 def _eligible(action, stage: str, touchpoint: str) -> bool:
-    return (not action.stages or stage in action.stages) and (not action.touchpoints or touchpoint in action.touchpoints)
+    in_stage = not action.stages or stage in action.stages
+    return in_stage and (not action.touchpoints or touchpoint in action.touchpoints)
 
 
 @dataclasses.dataclass
