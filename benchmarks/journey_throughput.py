@@ -29,25 +29,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from latency import machine  # noqa: E402
 
+from hydra import compose, initialize_config_dir  # noqa: E402
+
 from omnibandit.engine import DecisionBatch, Engine  # noqa: E402
 from omnibandit.engine.featurise import Featuriser  # noqa: E402
-from omnibandit.experiments.agenda import Agenda  # noqa: E402
-from omnibandit.experiments.run import run_policy  # noqa: E402
-from omnibandit.simulators.journey import OUTCOMES, JourneySimulator  # noqa: E402
+from omnibandit.experiments.config import register_configs  # noqa: E402
+from omnibandit.experiments.run import build_agenda, build_simulator, run_policy  # noqa: E402
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
-def retail_agenda(schema) -> Agenda:
-    from omegaconf import OmegaConf
-
-    conf = OmegaConf.to_container(OmegaConf.load(CONF / "agenda" / "retail.yaml"))
-    return Agenda(conf["use_cases"], schema, OUTCOMES, holdout_share=conf["holdout_share"])
+def job_config(n_events: int, batch_size: int, seed: int):
+    """``omnibandit-run``'s own config (retail scenario and agenda) at this size and seed."""
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("config", overrides=[f"simulator.n_events={n_events}", f"simulator.batch_size={batch_size}",
+                                            f"seed={seed}", "tracking=none"])
 
 
 def simulator_alone(n_events: int, batch_size: int, seed: int) -> float:
     """Seconds for the simulator with uniformly random decisions (the baseline)."""
-    sim = JourneySimulator(seed=seed, n_events=n_events, batch_size=batch_size)
+    sim = build_simulator(job_config(n_events, batch_size, seed))
     eligibility = Featuriser(sim.schema).eligibility
     rng = np.random.default_rng(seed)
     start = time.perf_counter()
@@ -62,10 +64,11 @@ def simulator_alone(n_events: int, batch_size: int, seed: int) -> float:
 
 
 def with_engine(n_events: int, batch_size: int, seed: int, policy: str) -> tuple[float, dict]:
-    sim = JourneySimulator(seed=seed, n_events=n_events, batch_size=batch_size)
-    engine = Engine.for_policy(sim.schema, policy, seed=seed, pending_capacity=131072)
+    cfg = job_config(n_events, batch_size, seed)
+    sim = build_simulator(cfg)
+    engine = Engine.for_policy(sim.schema, policy, seed=seed, pending_capacity=int(cfg.engine.pending_capacity))
     engine.warmup()
-    result = run_policy(engine, sim, retail_agenda(sim.schema), seed=seed, log_every=max(n_events // 200, 1))
+    result = run_policy(engine, sim, build_agenda(cfg, sim), seed=seed, log_every=max(n_events // 200, 1))
     return result.seconds, {"n_features": engine.n_features, "n_actions": engine.n_actions,
                             "dropped_rewards": result.dropped_rewards, "events": result.events}
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from omnibandit.policies.base import Policy
+from omnibandit.policies._numba import entry_point
 from omnibandit.policies._validation import check_float, check_int
+from omnibandit.policies.base import Policy
 
 from . import _kernels
-from omnibandit.policies._numba import entry_point
 from .context import Context, ContextBatch, Decision, DecisionBatch
 from .errors import (
     ConfigurationError,
@@ -160,7 +160,6 @@ class Engine:
         if join not in JOIN_RULES:
             raise ConfigurationError("join", join, f"must be one of {', '.join(JOIN_RULES)}.")
         self.join = join
-        self.pending.track_outcomes = join != "first"
         self.outcome_weights = {str(k): check_float(f"outcome_weights[{k!r}]", v)
                                 for k, v in dict(outcome_weights or {}).items()}
         self._seen_events: OrderedDict[str, None] = OrderedDict()
@@ -176,7 +175,6 @@ class Engine:
         self._has_budget = bool(np.isfinite(self._budget).any())
         self._seq = 0
         self._lock = threading.Lock()
-        self._x = np.zeros(self.n_features)
         self._eligible = np.zeros(self.n_actions, dtype=np.bool_)
         self._probs = np.zeros(self.n_actions)
         self._sample = entry_point(_kernels.sample_index, self._probs, 0.5)  # owned float64 buffer, float
@@ -243,13 +241,6 @@ class Engine:
         """
         start = _time.perf_counter()
         self.policy.warmup()
-        # bind the policy's hot-path entry points on this engine's own buffer types, then put
-        # back every state array and the random state those calls touched
-        state = self.policy.get_state()
-        eligible = np.ones(self.n_actions, dtype=np.bool_)
-        self.policy._probabilities_into(self.featuriser._out, eligible, self._probs)
-        self.policy._update(self.pending.X[0], 0, self.policy._warmup_reward(), 0.5)
-        self.policy.set_state(state)
         x = np.zeros(self.n_features)
         _kernels.assemble(self.featuriser._raw.copy(), self.featuriser._present.copy(), self.featuriser.params,
                           1, self.featuriser._onehots.copy(), x)
@@ -282,7 +273,7 @@ class Engine:
                 raise
             if self._finite_windows:
                 self._expire_due(now)
-            if not self.pending._free:  # full
+            if self.pending.full:
                 self._close(self.pending.oldest(), _EVICTED, now)
             probs = self._probs
             policy = self.policy
@@ -351,14 +342,8 @@ class Engine:
             if event_id is not None:
                 self._remember_event(event_id)
             if self.join == "first":
-                pending, policy = self.pending, self.policy  # _learn and _remember, inlined on the hot path
-                policy._update(pending.X[slot], int(pending.action[slot]), value, float(pending.propensity[slot]))
-                policy.version_[0] += 1
-                del pending.index[decision_id]
-                pending._free.append(slot)
-                self._closed[decision_id] = _REWARDED
-                if len(self._closed) > 2 * self._closed_capacity:
-                    self._trim_closed()
+                self._learn(decision_id, slot, value)
+                self._remember(decision_id, _REWARDED)
                 self.counters["rewards"] += 1
                 if self.event_sink is not None:
                     self.event_sink.record_reward(decision_id, value, now, "reward", event_id)

@@ -206,8 +206,24 @@ class Featuriser:
             self._raise_feature(code)
         return out
 
+    def touchpoint_stage_codes(self, batch) -> tuple[np.ndarray, np.ndarray]:
+        """Touchpoint and stage codes (n,) of a :class:`ContextBatch` whose columns hold names,
+        codes or one value for every row.
+
+        >>> import numpy as np
+        >>> from omnibandit.engine import ContextBatch, Schema
+        >>> f = Featuriser(Schema.from_dict({"actions": [{"name": "a"}]}))
+        >>> [c.tolist() for c in f.touchpoint_stage_codes(ContextBatch(touchpoint=np.array(["web", "email"]),
+        ...                                                             stage="in_visit"))]
+        [[5, 6], [1, 1]]
+        """
+        n = len(batch)
+        return (_codes("touchpoint", batch.touchpoint, self.touchpoint_index, n, UnknownTouchpoint),
+                _codes("stage", batch.stage, self.stage_index, n, UnknownStage))
+
     def schema_eligible(self, context) -> np.ndarray:
-        """The schema's eligible mask for the context's touchpoint and stage (a read-only view).
+        """The schema's eligible mask for the context's touchpoint and stage: a view into
+        :attr:`eligibility`, which the caller must not write to.
 
         For a context already accepted by :meth:`transform` and without its own ``eligible``.
         """
@@ -326,8 +342,7 @@ class Featuriser:
         n = len(batch)
         if batch.X is not None:
             return self._prefeaturised(batch, n)
-        tp = _codes("touchpoint", batch.touchpoint, self.touchpoint_index, n, UnknownTouchpoint)
-        st = _codes("stage", batch.stage, self.stage_index, n, UnknownStage)
+        tp, st = self.touchpoint_stage_codes(batch)
         mk = _codes("market", batch.market, self.market_index, n, UnknownMarket) if batch.market is not None else None
         ident = (_codes("identification", batch.identification, self.identification_index, n, UnknownIdentification)
                  if batch.identification is not None else None)

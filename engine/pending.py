@@ -40,8 +40,6 @@ class PendingStore:
         self.accumulated = np.zeros(capacity)  # combined reward so far (join rules "sum" and "last")
         self.n_outcomes = np.zeros(capacity, dtype=np.int64)
         self._free = list(range(capacity - 1, -1, -1))
-        # False (join "first"): accumulated and n_outcomes are never written, so add() need not reset them
-        self.track_outcomes = True
         self.index: dict[str, int] = {}
         self._order: deque[str] = deque()
 
@@ -65,9 +63,8 @@ class PendingStore:
         self.propensity[slot] = propensity
         self.time[slot] = time
         self.deadline[slot] = deadline
-        if self.track_outcomes:
-            self.accumulated[slot] = 0.0
-            self.n_outcomes[slot] = 0
+        self.accumulated[slot] = 0.0
+        self.n_outcomes[slot] = 0
         self.index[decision_id] = slot
         self._order.append(decision_id)
         if len(self._order) > 4 * self.capacity + 16:

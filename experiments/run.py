@@ -32,7 +32,7 @@ from omnibandit.simulators.journey import JourneyScenario, JourneySimulator
 
 from .agenda import SCORECARD_COLUMNS, Agenda, ArmStats, ControlHoldout, scorecard_row
 from .config import register_configs
-from .tracking import Tracker, to_csv, to_markdown
+from .tracking import Tracker, to_markdown
 
 __all__ = ["PolicyRun", "run_policy", "run_experiment", "rank_rows", "main", "SweepParentRun"]
 
@@ -164,8 +164,7 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
 
     while (batch := simulator.next_batch()) is not None:
         n = len(batch)
-        stage = _codes(batch.stage, simulator.schema.stages, n)
-        tp = _codes(batch.touchpoint, simulator.schema.touchpoints, n)
+        tp, stage = engine.featuriser.touchpoint_stage_codes(batch)
         split = holdout.assign(stage, tp, engine.remaining_budget if budgeted else None)
         uc, control, treat, E = split.use_case, split.control, split.treat, split.eligible
         inside = uc >= 0
@@ -223,15 +222,6 @@ def run_policy(engine: Engine, simulator, agenda: Agenda, *, seed: int, policy: 
                      capped_rewards=capped)
 
 
-def _codes(values, names: tuple[str, ...], n: int) -> np.ndarray:
-    """Integer codes (n,) of a column given as codes, names, or one scalar for every row."""
-    values = np.asarray(values)
-    if values.dtype.kind not in "iu":
-        index = {name: i for i, name in enumerate(names)}
-        values = np.array([index[v] for v in values.reshape(-1).tolist()], dtype=np.int64).reshape(values.shape)
-    return np.broadcast_to(values, (n,)) if values.ndim == 0 else values
-
-
 def _progress(*, total: int, desc: str, enabled: bool):
     """A tqdm bar that appears only when the run lasts more than two seconds."""
     from tqdm.auto import tqdm
@@ -268,8 +258,9 @@ def run_experiment(cfg: DictConfig) -> tuple[list[dict[str, Any]], list[PolicyRu
     runs: list[PolicyRun] = []
     agenda = None
     for key, params in _policies(cfg).items():
-        simulator = build_simulator(cfg)
-        agenda = build_agenda(cfg, simulator)
+        simulator = build_simulator(cfg)  # the same seed: the same customer stream for every policy
+        if agenda is None:
+            agenda = build_agenda(cfg, simulator)
         name = params.pop("name", key)
         engine = Engine.for_policy(simulator.schema, name, seed=int(cfg.seed),
                                    pending_capacity=int(cfg.engine.pending_capacity), **params)
@@ -331,8 +322,7 @@ def main(cfg: DictConfig) -> None:
                            steps=result.series["step"])
         run.log_metrics(summary_metrics(rows, runs))
         run.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
-        run.log_text(to_csv(table), "scorecard.csv")
-        run.log_text(to_markdown(table), "scorecard.md")
+        run.log_table(table, "scorecard")
         if run.run_id:
             log_plots(run, rows, runs)
             print(f"MLflow run {run.run_id} in experiment {tracking.experiment!r} at {run.tracking_uri} "

@@ -84,13 +84,21 @@ class Policy(ABC):
         self.seed = seed
         self.rng_state_ = seed_state(seed)
         self.version_ = np.zeros(1, dtype=np.int64)
-        self._hot: dict = {}  # kernel entry points of the hot path, bound on first use (not pickled)
+        self._hot: dict = {}  # kernel entry points of the single-context path (not pickled)
         self._allocate()
+        self._bind_kernels()
 
     # ----------------------------------------------------------------- subclass API
     @abstractmethod
     def _allocate(self) -> None:
         """Allocate state arrays and scratch buffers."""
+
+    def _bind_kernels(self) -> None:
+        """Fill ``self._hot`` with the entry points (``_numba.entry_point``) of the kernels that
+        ``_probabilities_into`` and ``_update`` call, bound to the types every caller passes:
+        C-contiguous float64 ``x`` and ``out``, bool ``eligible``, the policy's own state
+        arrays. Calling an entry point skips numba's per-call type dispatch. Policies without
+        kernels on that path keep the default (nothing to bind)."""
 
     @abstractmethod
     def _probabilities_into(self, x: np.ndarray, eligible: np.ndarray, out: np.ndarray) -> None:
@@ -200,8 +208,12 @@ class Policy(ABC):
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_hot"] = {}
+        state["_hot"] = {}  # compiled functions do not pickle; bound again on load
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._bind_kernels()
 
     def get_state(self) -> dict[str, np.ndarray]:
         """A copy of the full state: the learned arrays, the version and the RNG state."""

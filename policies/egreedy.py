@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from . import _linear_kernels as K
 from ._numba import entry_point
 from .linear import LinearParams, LinearPolicy
@@ -32,13 +34,13 @@ class EpsilonGreedy(LinearPolicy):
     name = "egreedy"
     Params = EpsilonGreedyParams
 
+    def _bind_kernels(self) -> None:
+        super()._bind_kernels()
+        x, eligible, out = np.zeros(self.n_features), np.ones(self.n_actions, dtype=np.bool_), np.zeros(self.n_actions)
+        self._hot["row"] = entry_point(K.egreedy_row, x, self.theta_, eligible, self.params.epsilon, self._mu, out)
+
     def _probabilities_into(self, x, eligible, out) -> None:
-        # C-contiguous float64 x and out, bool eligible (checked or owned): the kernel's entry point
-        row = self._hot.get("row")
-        if row is None:
-            row = self._hot["row"] = entry_point(K.egreedy_row, x, self.theta_, eligible, self.params.epsilon,
-                                                 self._mu, out)
-        row(x, self.theta_, eligible, self.params.epsilon, self._mu, out)
+        self._hot["row"](x, self.theta_, eligible, self.params.epsilon, self._mu, out)
 
     def _probabilities_batch_into(self, X, eligible, out) -> None:
         K.egreedy_batch(X, self.theta_, eligible, self.params.epsilon, self._mu, out)

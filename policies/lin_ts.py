@@ -78,16 +78,18 @@ class LinearThompsonSampling(LinearPolicy):
         self._counts = np.zeros(self.n_actions)
         self._contenders = np.zeros(self.n_actions, dtype=np.int64)
 
-    def _probabilities_into(self, x, eligible, out) -> None:
-        # C-contiguous float64 x and out, bool eligible (checked or owned): the kernel's entry point
+    def _bind_kernels(self) -> None:
+        super()._bind_kernels()
         p = self.params
-        row = self._hot.get("row")
-        if row is None:
-            row = self._hot["row"] = entry_point(K.lin_ts_row, x, self.theta_, self.A_inv_, eligible, p.v, p.epsilon,
-                                                 p.n_draws, p.max_scores, self.rng_state_, self._mu, self._var,
-                                                 self._counts, self._contenders, out)
-        row(x, self.theta_, self.A_inv_, eligible, p.v, p.epsilon, p.n_draws, p.max_scores, self.rng_state_,
-            self._mu, self._var, self._counts, self._contenders, out)
+        x, eligible, out = np.zeros(self.n_features), np.ones(self.n_actions, dtype=np.bool_), np.zeros(self.n_actions)
+        self._hot["row"] = entry_point(K.lin_ts_row, x, self.theta_, self.A_inv_, eligible, p.v, p.epsilon, p.n_draws,
+                                       p.max_scores, self.rng_state_, self._mu, self._var, self._counts,
+                                       self._contenders, out)
+
+    def _probabilities_into(self, x, eligible, out) -> None:
+        p = self.params
+        self._hot["row"](x, self.theta_, self.A_inv_, eligible, p.v, p.epsilon, p.n_draws, p.max_scores,
+                         self.rng_state_, self._mu, self._var, self._counts, self._contenders, out)
 
     def _probabilities_batch_into(self, X, eligible, out) -> None:
         p = self.params

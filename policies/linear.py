@@ -66,17 +66,16 @@ class LinearPolicy(Policy):
         self._var = np.zeros(k)
         self._u = np.zeros(d)
 
-    def _update(self, x, action, reward, propensity) -> None:
-        # x: a C-contiguous float64 row (checked by update(), owned by the engine's pending store)
+    def _bind_kernels(self) -> None:
         p = self.params
-        action, reward = int(action), float(reward)
-        update = self._hot.get("update")
-        if update is None:
-            update = self._hot["update"] = entry_point(
-                K.linear_update, x, action, reward, self.A_, self.b_, self.A_inv_, self.theta_, self.n_updates_,
-                self.since_refresh_, p.l2, p.gamma, p.refresh_every, self._u)
-        update(x, action, reward, self.A_, self.b_, self.A_inv_, self.theta_, self.n_updates_, self.since_refresh_,
-               p.l2, p.gamma, p.refresh_every, self._u)
+        self._hot["update"] = entry_point(K.linear_update, np.zeros(self.n_features), 0, 0.0, self.A_, self.b_,
+                                          self.A_inv_, self.theta_, self.n_updates_, self.since_refresh_, p.l2,
+                                          p.gamma, p.refresh_every, self._u)
+
+    def _update(self, x, action, reward, propensity) -> None:
+        p = self.params
+        self._hot["update"](x, int(action), float(reward), self.A_, self.b_, self.A_inv_, self.theta_,
+                            self.n_updates_, self.since_refresh_, p.l2, p.gamma, p.refresh_every, self._u)
 
     def _update_batch(self, X, actions, rewards, propensities) -> None:
         p = self.params

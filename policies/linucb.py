@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from . import _linear_kernels as K
 from ._numba import entry_point
 from ._validation import check_float
@@ -48,14 +50,15 @@ class LinUCB(LinearPolicy):
     name = "linucb"
     Params = LinUCBParams
 
+    def _bind_kernels(self) -> None:
+        super()._bind_kernels()
+        x, eligible, out = np.zeros(self.n_features), np.ones(self.n_actions, dtype=np.bool_), np.zeros(self.n_actions)
+        self._hot["row"] = entry_point(K.linucb_row, x, self.theta_, self.A_inv_, eligible, self.params.alpha,
+                                       self.params.epsilon, self._mu, self._var, out)
+
     def _probabilities_into(self, x, eligible, out) -> None:
-        # callers pass C-contiguous float64 x and out and bool eligible (checked or owned), so the
-        # kernel is called through its entry point for those types
-        row = self._hot.get("row")
-        if row is None:
-            row = self._hot["row"] = entry_point(K.linucb_row, x, self.theta_, self.A_inv_, eligible, self.params.alpha,
-                                                 self.params.epsilon, self._mu, self._var, out)
-        row(x, self.theta_, self.A_inv_, eligible, self.params.alpha, self.params.epsilon, self._mu, self._var, out)
+        self._hot["row"](x, self.theta_, self.A_inv_, eligible, self.params.alpha, self.params.epsilon, self._mu,
+                         self._var, out)
 
     def _probabilities_batch_into(self, X, eligible, out) -> None:
         K.linucb_batch(X, self.theta_, self.A_inv_, eligible, self.params.alpha, self.params.epsilon,

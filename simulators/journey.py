@@ -41,6 +41,7 @@ import numpy as np
 
 from omnibandit.engine import ContextBatch, DecisionBatch, Schema
 from omnibandit.engine.errors import ConfigurationError
+from omnibandit.policies._validation import check_float, check_int
 
 from ._journey_kernels import effects_and_outcomes
 from .base import RewardEvents
@@ -150,17 +151,15 @@ class JourneyScenario:
 
     def __post_init__(self) -> None:
         for name in ("n_customers", "n_events", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ConfigurationError(f"simulator.{name}", getattr(self, name), "must be >= 1.")
+            check_int(f"simulator.{name}", getattr(self, name), low=1)
         if len(self.markets) != len(self.market_shares) or not self.markets:
             raise ConfigurationError("simulator.market_shares", self.market_shares, "need one share per market.")
         if len(self.segment_shares) != len(SEGMENTS):
             raise ConfigurationError("simulator.segment_shares", self.segment_shares, f"need {len(SEGMENTS)} shares.")
-        for name in ("touches_per_customer_day", "fatigue_half_life", "trip_delay", "trip_window", "return_window"):
-            if not getattr(self, name) > 0:
-                raise ConfigurationError(f"simulator.{name}", getattr(self, name), "must be > 0.")
-        if not self.trip_window > 1.0 or not self.return_window > 1.0:
-            raise ConfigurationError("simulator.trip_window", self.trip_window, "windows must exceed one day.")
+        for name in ("touches_per_customer_day", "fatigue_half_life", "trip_delay", "drift_reversion"):
+            check_float(f"simulator.{name}", getattr(self, name), low=0.0, low_open=True)
+        for name in ("trip_window", "return_window"):  # outcomes are due half a day before a window closes
+            check_float(f"simulator.{name}", getattr(self, name), low=1.0, low_open=True)
 
 
 def _probabilities(shares, field: str) -> np.ndarray:
@@ -508,7 +507,8 @@ class JourneySimulator:
         self.stage[customers[visit]] = 2
         self.stage[c_post] = 0
         real = actions >= 0
-        np.add.at(self.exposures, (customers[real & ~self._null[shown]], shown[real & ~self._null[shown]]), 1.0)
+        exposed = real & ~self._null[shown]  # a customer touches once per batch: the pairs are distinct
+        self.exposures[customers[exposed], shown[exposed]] += 1.0
         offered = real & self._has_cat[shown]
         self.last_offer_cat[customers[offered]] = np.where(self._cat[shown] == _FAVOURITE,
                                                            np.argmax(self.affinity[customers], axis=1),
