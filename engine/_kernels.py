@@ -1,18 +1,26 @@
-"""Engine kernels: featurisation and sampling from a probability vector."""
+"""Engine kernels: featurisation, and drawing actions from probability vectors.
+
+Draws take their uniforms from the engine's own xoshiro256** state (``uint64[4]``,
+advanced in place), so the single and batch paths share one stream, which snapshots
+save and recovery replays.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from omnibandit.policies._numba import kernel
+from omnibandit.policies._rng import uniform
 
 
-@kernel
-def assemble(raw, present, params, num_start, onehots, out):
+@kernel(nogil=False)
+def assemble(raw, params, num_start, categorical, out, present, touchpoint, stage, market, identification):
     """Write the feature vector of one context into ``out``.
 
     ``params`` rows are (low, high, center, scale, impute_scaled, log, missing_column);
-    ``missing_column`` is -1 for a required feature (the caller checks presence). Returns 0, or
+    ``missing_column`` is -1 for a required feature (the caller checks presence).
+    ``touchpoint``, ``stage``, ``market`` and ``identification`` are the columns of their
+    one-hots (-1: none), ``categorical`` those of each categorical feature. Returns 0, or
     i+1 if numeric feature i is not finite, or -(i+1) if it is outside [low, high].
     Nothing is written when a feature is rejected.
     """
@@ -37,13 +45,15 @@ def assemble(raw, present, params, num_start, onehots, out):
             out[num_start + i] = params[i, 4]
             if params[i, 6] >= 0:
                 out[int(params[i, 6])] = 1.0
-    for j in range(onehots.shape[0]):
-        if onehots[j] >= 0:
-            out[onehots[j]] = 1.0
+    for j in range(categorical.shape[0]):
+        out[categorical[j]] = 1.0
+    for column in (touchpoint, stage, market, identification):
+        if column >= 0:
+            out[column] = 1.0
     return 0
 
 
-@kernel
+@kernel(inline="always")
 def sample_index(probs, u):
     """Inverse-CDF draw: the first k whose cumulative probability exceeds u."""
     total = 0.0
@@ -58,6 +68,32 @@ def sample_index(probs, u):
 
 
 @kernel
-def sample_rows(P, u, out):
+def sample_next(probs, state):
+    """Draw from ``probs`` with the next uniform of ``state``."""
+    return sample_index(probs, uniform(state))
+
+
+@kernel
+def sample_rows(P, state, out):
+    """Draw row by row, with successive uniforms of ``state``."""
     for n in range(P.shape[0]):
-        out[n] = sample_index(P[n], u[n])
+        out[n] = sample_index(P[n], uniform(state))
+
+
+@kernel(nogil=False)
+def choose(probs, state, x, X, fields, action, n_outcomes, windows, slot, now):
+    """Draw one decision's action and write its row ``slot`` of the pending store.
+
+    ``fields`` columns are ``pending.FIELDS``: propensity, time, deadline (``now`` plus
+    the action's attribution window) and the combined reward (0). Returns the action.
+    """
+    a = sample_index(probs, uniform(state))
+    for j in range(x.shape[0]):
+        X[slot, j] = x[j]
+    action[slot] = a
+    n_outcomes[slot] = 0
+    fields[slot, 0] = probs[a]
+    fields[slot, 1] = now
+    fields[slot, 2] = now + windows[a]
+    fields[slot, 3] = 0.0
+    return a

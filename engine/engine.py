@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from omnibandit.policies._numba import entry_point
+from omnibandit.policies._numba import bind
+from omnibandit.policies._rng import seed_state
 from omnibandit.policies._validation import check_float, check_int
 from omnibandit.policies.base import Policy
 
@@ -135,7 +136,7 @@ class Engine:
         self.policy = policy
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         self.engine_id = engine_id if engine_id is not None else f"{int(self.rng.integers(2**32)):08x}"
-        self._clock = clock if clock is not None else _time.time
+        self._clock = _time.time if clock is None else _float_clock(clock)
         self.default_reward = check_float("default_reward", default_reward)
         low, high = schema.reward_range
         if not low <= self.default_reward <= high:
@@ -160,6 +161,7 @@ class Engine:
         if join not in JOIN_RULES:
             raise ConfigurationError("join", join, f"must be one of {', '.join(JOIN_RULES)}.")
         self.join = join
+        self._join_first = join == "first"
         self.outcome_weights = {str(k): check_float(f"outcome_weights[{k!r}]", v)
                                 for k, v in dict(outcome_weights or {}).items()}
         self._seen_events: OrderedDict[str, None] = OrderedDict()
@@ -170,14 +172,21 @@ class Engine:
         if math.isinf(self._reward_low) or math.isinf(self._reward_high):
             self._reward_low = max(self._reward_low, -1.7976931348623157e308)
             self._reward_high = min(self._reward_high, 1.7976931348623157e308)
-        self._generation = 0
+        self._set_generation(0)
         self._budget = np.array([a.budget if a.budget is not None else np.inf for a in schema.actions], dtype=float)
         self._has_budget = bool(np.isfinite(self._budget).any())
         self._seq = 0
         self._lock = threading.Lock()
         self._eligible = np.zeros(self.n_actions, dtype=np.bool_)
         self._probs = np.zeros(self.n_actions)
-        self._sample = entry_point(_kernels.sample_index, self._probs, 0.5)  # owned float64 buffer, float
+        # the uniforms of every draw (decide, decide_batch, recovery): part of the engine's state
+        self._draw_state = seed_state(self.rng)
+        pending = self.pending
+        self._choose = bind(_kernels.choose, (self._probs, self._draw_state, self.featuriser._out, pending.X,
+                                              pending.fields, pending.action, pending.n_outcomes, self._windows), (0, 0.0))
+        # the policy's single-context kernels, bound to its state and to the pending arrays
+        self._probabilities = policy._bound_probabilities()
+        self._learn_slot = policy._pending_learner(pending.X, pending.action, pending.propensity)
         self._action_names = schema.action_names
         self.counters: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
@@ -242,11 +251,11 @@ class Engine:
         start = _time.perf_counter()
         self.policy.warmup()
         x = np.zeros(self.n_features)
-        _kernels.assemble(self.featuriser._raw.copy(), self.featuriser._present.copy(), self.featuriser.params,
-                          1, self.featuriser._onehots.copy(), x)
+        _kernels.assemble(*self.featuriser._assemble_bound(x), self.featuriser._present, 0, 0, -1, -1)
         probs = np.full(self.n_actions, 1.0 / self.n_actions)
-        _kernels.sample_index(probs, 0.5)
-        _kernels.sample_rows(probs[None, :], np.array([0.5]), np.zeros(1, dtype=np.int64))
+        state = self._draw_state.copy()
+        _kernels.sample_next(probs, state)
+        _kernels.sample_rows(probs[None, :], state, np.zeros(1, dtype=np.int64))
         return _time.perf_counter() - start
 
     # ------------------------------------------------------------------ the hot path
@@ -257,7 +266,7 @@ class Engine:
                 if not isinstance(context, Context):
                     raise InvalidFeatureValue("context", type(context).__name__, "must be an omnibandit Context.")
                 featuriser = self.featuriser
-                x = featuriser.transform_owned(context)
+                x = featuriser.transform(context)
                 if context.eligible is None and not self._has_budget:
                     # the schema's set for this touchpoint and stage, read in place (transform checked both)
                     eligible = featuriser.schema_eligible(context)
@@ -273,24 +282,26 @@ class Engine:
                 raise
             if self._finite_windows:
                 self._expire_due(now)
-            if self.pending.full:
-                self._close(self.pending.oldest(), _EVICTED, now)
+            pending = self.pending
+            slot = pending.reserve()
+            if slot is None:  # full: the oldest decision closes (and is learned from) first
+                self._close(pending.oldest(), _EVICTED, now)
+                slot = pending.reserve()
             probs = self._probs
-            policy = self.policy
-            policy._probabilities_into(x, eligible, probs)
-            a = self._sample(probs, self.rng.random())
+            self._probabilities(x, eligible, probs)
+            a = self._choose(slot, now)  # draws the action and fills the pending row (x is the featuriser's buffer)
             self._seq += 1
-            decision_id = f"{self._id_prefix()}-{self._seq}"
-            propensity = float(probs[a])
-            deadline = now + self._windows[a]
-            self.pending.add(decision_id, x, a, propensity, now, deadline)
-            if self._finite_windows and deadline < math.inf:
-                heapq.heappush(self._deadlines, (deadline, decision_id))
+            decision_id = f"{self._prefix}{self._seq}"
+            pending.register(decision_id, slot)
+            if self._finite_windows:
+                deadline = pending.deadline.item(slot)
+                if deadline < math.inf:
+                    heapq.heappush(self._deadlines, (deadline, decision_id))
             if self._has_budget:
                 self._budget[a] -= 1
             self.counters["decisions"] += 1
-            decision = Decision(decision_id, self._action_names[a], int(a), propensity, probs.copy(),
-                                policy.name, int(policy.version_[0]), now)
+            decision = Decision(decision_id, self._action_names[a], a, probs.item(a), probs.copy(),
+                                self.policy.name, self.policy.version_.item(0), now)
             if self.event_sink is not None:
                 self.event_sink.record_decision(decision, context, x, eligible)
             return decision
@@ -316,7 +327,10 @@ class Engine:
             NaN, infinite, not a number, unknown outcome, or outside the reward range.
         """
         with self._lock:
-            now = self._clock() if time is None else float(time)
+            if time is not None:
+                now = float(time)
+            else:  # the clock is read only for expiry and the event log
+                now = self._clock() if self._finite_windows or self.event_sink is not None else None
             if self._finite_windows:
                 self._expire_due(now)
             try:
@@ -330,10 +344,13 @@ class Engine:
                     value = reward
                 else:
                     value = self._check_reward(self._combine_outcomes(reward, outcomes))
-                slot = self.pending.index.get(decision_id) if isinstance(decision_id, str) else None
+                try:
+                    slot = self.pending.index.get(decision_id)
+                except TypeError:  # unhashable
+                    slot = None
                 if slot is None:
                     raise self._not_pending(decision_id)
-                if self.join != "first":
+                if not self._join_first:
                     combined = self._combined(slot, value)
                     self._check_reward(combined)
             except OmnibanditError as err:
@@ -341,7 +358,7 @@ class Engine:
                 raise
             if event_id is not None:
                 self._remember_event(event_id)
-            if self.join == "first":
+            if self._join_first:
                 self._learn(decision_id, slot, value)
                 self._remember(decision_id, _REWARDED)
                 self.counters["rewards"] += 1
@@ -399,13 +416,13 @@ class Engine:
             P = np.empty((n, self.n_actions))
             self.policy._probabilities_batch_into(X, E, P)
             actions = np.empty(n, dtype=np.int64)
-            _kernels.sample_rows(P, self.rng.random(n), actions)
+            _kernels.sample_rows(P, self._draw_state, actions)
             propensities = P[np.arange(n), actions]
             deadlines = times + self._windows[actions]
             start = self._seq + 1
             self._seq += n
-            prefix = self._id_prefix()
-            ids = [f"{prefix}-{i}" for i in range(start, start + n)]
+            prefix = self._prefix
+            ids = [f"{prefix}{i}" for i in range(start, start + n)]
             pending.add_batch(ids, X, actions, propensities, times, deadlines)
             if self._finite_windows:
                 self._push_deadlines(ids, deadlines)
@@ -541,7 +558,7 @@ class Engine:
 
         engine, offset = read_snapshot(snapshot, clock=clock, event_sink=None)
         replay(engine, tail_records(log, offset or 0, engine.schema.action_names))
-        engine._generation += 1
+        engine._set_generation(engine._generation + 1)
         engine.event_sink = event_sink
         if event_sink is not None and hasattr(event_sink, "bind_schema"):
             event_sink.bind_schema(engine.schema)
@@ -616,8 +633,10 @@ class Engine:
             return float(self.pending.accumulated[slot]) + value
         return value
 
-    def _id_prefix(self) -> str:
-        return self.engine_id if self._generation == 0 else f"{self.engine_id}.{self._generation}"
+    def _set_generation(self, generation: int) -> None:
+        """Decision ids are ``<engine_id>-<n>``, then ``<engine_id>.<generation>-<n>`` after a recovery."""
+        self._generation = generation
+        self._prefix = f"{self.engine_id}-" if generation == 0 else f"{self.engine_id}.{generation}-"
 
     def _remember_event(self, event_id: str) -> None:
         seen = self._seen_events
@@ -641,10 +660,8 @@ class Engine:
         return UnknownDecision("decision_id", decision_id, "no pending decision has this id.")
 
     def _learn(self, decision_id: str, slot: int, value: float) -> None:
-        pending = self.pending
-        self.policy._update(pending.X[slot], int(pending.action[slot]), value, float(pending.propensity[slot]))
-        self.policy.version_[0] += 1
-        pending.pop(decision_id)
+        self._learn_slot(slot, value)
+        self.pending.pop(decision_id)
 
     def _close(self, decision_id: str, how: str, now: float) -> None:
         """Learn what a decision has when it closes: combined outcomes if any, else the default."""
@@ -713,6 +730,11 @@ class Engine:
             else:
                 pairs.extend(zip(entry[3].tolist(), entry[2]))
         return sorted(pairs)
+
+
+def _float_clock(clock: Callable[[], float]) -> Callable[[], float]:
+    """``clock`` returning floats (the kernels take the time as a float)."""
+    return lambda: float(clock())
 
 
 def _check_time(value) -> float:

@@ -20,11 +20,12 @@ block                     columns
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from operator import is_not
 
 import numpy as np
 
-from omnibandit.policies._numba import entry_point
+from omnibandit.policies._numba import bind
 
 from . import _kernels
 from .errors import (
@@ -123,7 +124,7 @@ class Featuriser:
         self._raw = np.zeros(n_num)
         self._present = np.zeros(n_num, dtype=np.bool_)
         self._all_present = np.ones(n_num, dtype=np.bool_)
-        self._onehots = np.full(4 + len(categorical), -1, dtype=np.int64)
+        self._categorical = np.zeros(len(categorical), dtype=np.int64)  # one-hot columns of the categorical features
         self._nones = [None] * n_num
         self._cat_missing_defaults = list(self._cat_missing)
 
@@ -137,74 +138,72 @@ class Featuriser:
         self._narrow = np.zeros(n_act, dtype=np.bool_)
         self._any_eligible = self.eligibility.any(axis=2).tolist()
         self._out = np.zeros(self.n_features)
-        self._assemble_owned = entry_point(_kernels.assemble, self._raw, self._present, self.params, int(self._num_start),
-                                           self._onehots, self._out)
+        self._assemble_owned = bind(_kernels.assemble, self._assemble_bound(self._out), (self._present, 0, 0, -1, -1))
         self._eligible_rows = [[self.eligibility[t, s] for s in range(self.eligibility.shape[1])]
                                for t in range(self.eligibility.shape[0])]
         self._tp_st = {(t, s): (i, j) for t, i in self.touchpoint_index.items() for s, j in self.stage_index.items()}
 
     # ------------------------------------------------------------------ one context
-    def transform(self, context, out: np.ndarray) -> np.ndarray:
+    def transform(self, context, out: np.ndarray | None = None) -> np.ndarray:
         """Write the feature vector of ``context`` into ``out`` (shape (d,)) and return it.
+
+        Without ``out`` it goes to the featuriser's own buffer, overwritten by the next
+        call: the engine's hot path, where the kernel is called through its compiled
+        entry point (the buffer's type never changes), without numba's per-call dispatch.
 
         Raises the specific :class:`~omnibandit.engine.errors.OmnibanditError` for a bad
         field before anything is written.
         """
-        return self._transform(context, out, _kernels.assemble)
-
-    def transform_owned(self, context) -> np.ndarray:
-        """:meth:`transform` into the featuriser's own buffer (overwritten by the next call).
-
-        The engine's hot path: the buffer's type never changes, so the kernel is called
-        through its compiled entry point, without numba's per-call dispatch.
-        """
-        return self._transform(context, self._out, self._assemble_owned)
-
-    def _transform(self, context, out: np.ndarray, assemble) -> np.ndarray:
-        onehots = self._onehots
-        tp = _get(self._tp_pos, context.touchpoint)
-        if tp is None:
-            raise UnknownTouchpoint("touchpoint", context.touchpoint, f"known: {', '.join(self.schema.touchpoints)}.")
-        st = _get(self._st_pos, context.stage)
-        if st is None:
-            raise UnknownStage("stage", context.stage, f"known: {', '.join(self.schema.stages)}.")
+        assemble = self._assemble_owned if out is None else partial(_kernels.assemble, *self._assemble_bound(out))
+        try:
+            tp = self._tp_pos[context.touchpoint]
+            st = self._st_pos[context.stage]
+        except (KeyError, TypeError):
+            self._raise_route(context)
         market, mode = context.market, context.identification
         mk = -1 if market is None else self._market_pos(market)
         ident = -1 if mode is None else self._identification_pos(mode, market)
         features = context.features
-        present = self._present
         if isinstance(features, np.ndarray):
-            self._array_features(features)
-            present = self._all_present
-            cats = ()
-        else:
-            if features is None:
-                features = {}
-            elif not isinstance(features, Mapping):
-                raise InvalidFeatureValue("features", type(features).__name__, "must be a mapping or a numpy array.")
-            if not features.keys() <= self._known_features:
-                unknown = sorted(map(str, features.keys() - self._known_features))[0]
-                raise UnknownFeature("features", unknown, f"not in the schema; known: {sorted(self._known_features)}.")
-            values = list(map(features.get, self.numeric_names))
-            self._present[:] = list(map(is_not, values, self._nones))
+            if self._cat_maps or features.shape != self._raw.shape:
+                self._raise_array_features(features)
             try:
-                self._raw[:] = values
+                self._raw[:] = features
             except (TypeError, ValueError):
-                self._raise_non_numeric(values)
-            cats = self._categorical_positions(features) if self._cat_maps else ()
-            if self._has_required and not self._present[self._required].all():
-                name = self.numeric_names[int(np.argmax(self._required & ~self._present))]
-                raise MissingFeature(name, None, "is required by the schema.")
-        onehots[0] = tp
-        onehots[1] = st
-        onehots[2] = mk
-        onehots[3] = ident
-        if cats:
-            onehots[4:] = cats
-        code = assemble(self._raw, present, self.params, self._num_start, onehots, out)
+                raise InvalidFeatureValue("features", features.dtype, "must be numeric.") from None
+            present = self._all_present
+        else:
+            self._mapping_features(features)
+            present = self._present
+        code = assemble(present, tp, st, mk, ident)
         if code:
             self._raise_feature(code)
-        return out
+        return self._out if out is None else out
+
+    def _assemble_bound(self, out: np.ndarray) -> tuple:
+        """The assemble kernel's leading arguments: the featuriser's buffers and ``out``."""
+        return self._raw, self.params, int(self._num_start), self._categorical, out
+
+    def _mapping_features(self, features) -> None:
+        """Numeric values, presence flags and categorical columns of a mapping of features."""
+        if features is None:
+            features = {}
+        elif not isinstance(features, Mapping):
+            raise InvalidFeatureValue("features", type(features).__name__, "must be a mapping or a numpy array.")
+        if not features.keys() <= self._known_features:
+            unknown = sorted(map(str, features.keys() - self._known_features))[0]
+            raise UnknownFeature("features", unknown, f"not in the schema; known: {sorted(self._known_features)}.")
+        values = list(map(features.get, self.numeric_names))
+        self._present[:] = list(map(is_not, values, self._nones))
+        try:
+            self._raw[:] = values  # an absent value (None) becomes NaN, not read by the kernel
+        except (TypeError, ValueError):
+            self._raise_non_numeric(values)
+        if self._cat_maps:
+            self._categorical[:] = self._categorical_positions(features)
+        if self._has_required and not self._present[self._required].all():
+            name = self.numeric_names[int(np.argmax(self._required & ~self._present))]
+            raise MissingFeature(name, None, "is required by the schema.")
 
     def touchpoint_stage_codes(self, batch) -> tuple[np.ndarray, np.ndarray]:
         """Touchpoint and stage codes (n,) of a :class:`ContextBatch` whose columns hold names,
@@ -280,15 +279,16 @@ class Featuriser:
             raise UnknownIdentification("identification", mode, f"forbidden in market {market!r}.")
         return pos
 
-    def _array_features(self, features: np.ndarray) -> None:
+    def _raise_array_features(self, features: np.ndarray) -> None:
         if self._cat_maps:
             raise InvalidFeatureValue("features", "ndarray", "array features need a schema without categorical features.")
-        if features.shape != self._raw.shape:
-            raise FeatureLengthMismatch("features", features.shape, f"must have shape ({self._raw.shape[0]},).")
-        try:
-            self._raw[:] = features
-        except (TypeError, ValueError):
-            raise InvalidFeatureValue("features", features.dtype, "must be numeric.") from None
+        raise FeatureLengthMismatch("features", features.shape, f"must have shape ({self._raw.shape[0]},).")
+
+    def _raise_route(self, context) -> None:
+        """The error for a context whose touchpoint or stage is not in the schema."""
+        if _get(self._tp_pos, context.touchpoint) is None:
+            raise UnknownTouchpoint("touchpoint", context.touchpoint, f"known: {', '.join(self.schema.touchpoints)}.")
+        raise UnknownStage("stage", context.stage, f"known: {', '.join(self.schema.stages)}.")
 
     def _categorical_positions(self, features) -> list[int]:
         values = map(features.get, self.categorical_names)

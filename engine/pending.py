@@ -1,7 +1,9 @@
 """Decisions waiting for their reward, in preallocated arrays.
 
 Feature vectors, actions, propensities, decision times and deadlines live in numpy
-arrays indexed by a slot; a dict maps decision_id to slot (in issue order), and a
+arrays indexed by a slot (the float columns are views of one (capacity, 4) array,
+``fields``, so one kernel call fills a decision's row: see ``_kernels.choose``); a
+dict maps decision_id to slot (in issue order), and a
 queue of ids in issue order finds the oldest pending decision in amortised O(1)
 (ids closed meanwhile are skipped lazily; the queue is rebuilt when it grows past
 four times the capacity, so its memory stays bounded).
@@ -13,7 +15,10 @@ from collections import deque
 
 import numpy as np
 
-__all__ = ["PendingStore"]
+__all__ = ["PendingStore", "FIELDS"]
+
+#: The columns of ``PendingStore.fields``, in order.
+FIELDS = ("propensity", "time", "deadline", "accumulated")
 
 
 class PendingStore:
@@ -34,10 +39,9 @@ class PendingStore:
         self.capacity = capacity
         self.X = np.zeros((capacity, n_features))
         self.action = np.zeros(capacity, dtype=np.int64)
-        self.propensity = np.zeros(capacity)
-        self.time = np.zeros(capacity)
-        self.deadline = np.zeros(capacity)
-        self.accumulated = np.zeros(capacity)  # combined reward so far (join rules "sum" and "last")
+        self.fields = np.zeros((capacity, len(FIELDS)))
+        self.propensity, self.time, self.deadline, self.accumulated = (self.fields[:, j] for j in range(len(FIELDS)))
+        # accumulated: the combined reward so far (join rules "sum" and "last")
         self.n_outcomes = np.zeros(capacity, dtype=np.int64)
         self._free = list(range(capacity - 1, -1, -1))
         self.index: dict[str, int] = {}
@@ -57,19 +61,28 @@ class PendingStore:
         return self.index.get(decision_id)
 
     def add(self, decision_id: str, x, action: int, propensity: float, time: float, deadline: float) -> int:
-        slot = self._free.pop()
+        slot = self.reserve()
+        if slot is None:
+            raise IndexError(f"the pending store is full ({self.capacity} decisions)")
         self.X[slot] = x
         self.action[slot] = action
-        self.propensity[slot] = propensity
-        self.time[slot] = time
-        self.deadline[slot] = deadline
-        self.accumulated[slot] = 0.0
+        self.fields[slot] = (propensity, time, deadline, 0.0)
         self.n_outcomes[slot] = 0
+        self.register(decision_id, slot)
+        return slot
+
+    def reserve(self) -> int | None:
+        """A free slot, for the caller to fill (all of its row) and then :meth:`register`;
+        None when the store is :attr:`full`."""
+        free = self._free
+        return free.pop() if free else None
+
+    def register(self, decision_id: str, slot: int) -> None:
+        """Make the filled ``slot`` (from :meth:`reserve`) the pending decision ``decision_id``."""
         self.index[decision_id] = slot
         self._order.append(decision_id)
         if len(self._order) > 4 * self.capacity + 16:
             self._order = deque(self.index)
-        return slot
 
     def add_batch(self, decision_ids: list[str], X: np.ndarray, actions: np.ndarray, propensities: np.ndarray,
                   times: np.ndarray, deadlines: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ loads the snapshot and applies the events written after it:
 
 - a decision recomputes its probability vector with the policy as it stood (this
   advances the policy's random stream exactly as the original call did), draws the
-  same uniform from the engine's generator, checks that the draw gives the logged
+  same uniform from the engine's draw state, checks that the draw gives the logged
   action with the logged propensity, and adds the decision to the pending store;
 - an "outcome" adds to a pending decision's combined reward (join "sum"/"last");
 - a "reward", "expired" or "evicted" event closes the decision and the policy
@@ -80,7 +80,7 @@ def _replay_decision(engine, record: DecisionRecord, probs: np.ndarray) -> None:
     if engine.pending.full:
         raise RecoveryError("decision", record.decision_id, "the log has no eviction before a full pending store.")
     engine.policy._probabilities_into(x, eligible, probs)
-    action = int(_kernels.sample_index(probs, engine.rng.random()))
+    action = int(_kernels.sample_next(probs, engine._draw_state))
     if action != record.action or not math.isclose(float(probs[action]), record.propensity, rel_tol=1e-9, abs_tol=1e-12):
         raise RecoveryError("decision", record.decision_id,
                             f"replays as action {action} with propensity {probs[action]:.6g}, but the log says "

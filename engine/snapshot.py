@@ -1,15 +1,16 @@
 """Atomic, checksummed snapshots of a whole engine.
 
-File layout (format version 1)::
+File layout (format version 2)::
 
     OMNIBANDIT-SNAPSHOT\\n
-    {"format_version": 1, "sha256": "<hex of payload>", "payload_bytes": N}\\n
+    {"format_version": 2, "sha256": "<hex of payload>", "payload_bytes": N}\\n
     <payload: an uncompressed .npz archive>
 
 The payload holds the policy's state arrays (``policy/<name>``), the pending
-decisions (``pending/<column>``, in issue order) and one JSON document (``meta``):
+decisions (``pending/<column>``, in issue order), the state of the engine's draws
+(``draw_state``, version 2 on) and one JSON document (``meta``):
 the schema, the policy's name and hyperparameters, the engine's settings, counters,
-the sampling generator's state, the recently closed decisions and delivered event
+the seeding generator's state, the recently closed decisions and delivered event
 ids, the attribution deadlines, budgets and, when the engine writes an event log,
 the log's byte offset at the moment of the snapshot.
 
@@ -34,7 +35,7 @@ import numpy as np
 from .errors import SnapshotError
 
 MAGIC = b"OMNIBANDIT-SNAPSHOT\n"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 __all__ = ["write_snapshot", "read_snapshot", "FORMAT_VERSION"]
 
@@ -46,6 +47,7 @@ def _payload(engine, log_offset: int | None) -> bytes:
     for column in ("X", "action", "propensity", "time", "deadline", "accumulated", "n_outcomes"):
         arrays[f"pending/{column}"] = getattr(pending, column)[slots]
     arrays["budget"] = engine._budget.copy()
+    arrays["draw_state"] = engine._draw_state.copy()
     meta: dict[str, Any] = {
         "schema": engine.schema.to_dict(),
         "policy": {"name": engine.policy.name, "params": engine.policy.params.as_dict()},
@@ -151,7 +153,8 @@ def _restore(engine, meta, arrays) -> None:
         engine.pending.accumulated[slot] = p["accumulated"][i]
         engine.pending.n_outcomes[slot] = p["n_outcomes"][i]
     engine._budget[:] = arrays["budget"]
-    engine._generation = int(meta["generation"])
+    engine._draw_state[:] = arrays["draw_state"]
+    engine._set_generation(int(meta["generation"]))
     engine._seq = int(meta["seq"])
     engine.rng.bit_generator.state = meta["rng_state"]
     engine._closed.update((k, v) for k, v in meta["closed"])

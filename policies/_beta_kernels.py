@@ -9,7 +9,7 @@ from ._numba import kernel
 from ._rng import gamma
 
 
-@kernel
+@kernel(inline="always")
 def group_of(x, group_start, group_stop):
     """Index of the hot entry of x[group_start:group_stop] (0 when no grouping)."""
     if group_stop <= group_start:
@@ -21,7 +21,7 @@ def group_of(x, group_start, group_stop):
     return best - group_start
 
 
-@kernel
+@kernel(inline="always")
 def beta_row(x, alpha, beta, group_start, group_stop, eligible, epsilon, n_draws, rng, mean, sd, counts, contenders,
              out):
     g = group_of(x, group_start, group_stop)

@@ -4,7 +4,9 @@ State, per action k of K, with d features:
 ``A[k]`` = λI + Σ x xᵀ, ``b[k]`` = Σ r x, the cache ``A_inv[k]`` kept by
 Sherman–Morrison and rebuilt from ``A[k]`` every ``refresh_every`` updates, and
 ``theta[k]`` = A_inv[k] b[k]. Kernels take only arrays and scalars; scratch
-buffers are passed in so a call allocates nothing.
+buffers are passed in so a call allocates nothing. The single-context kernels take
+the policy's state first and the per-call arguments last, so a policy binds its
+state once (``_numba.bind``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from ._rng import normal_pair
 from ._thompson_kernels import select_contenders, wins_to_probabilities
 
 
-@kernel
+@kernel(inline="always")
 def linear_means(x, theta, eligible, mu):
     """mu[k] = θ_kᵀx for eligible k."""
     n_actions, d = theta.shape
@@ -28,28 +30,37 @@ def linear_means(x, theta, eligible, mu):
             mu[k] = m
 
 
-@kernel
+@kernel(inline="always")
+def action_moments(x, theta, A_inv, k):
+    """θ_kᵀx and xᵀA_k⁻¹x (clipped at 0: rounding can make it slightly negative)."""
+    d = theta.shape[1]
+    A_inv_k = A_inv[k]
+    m = 0.0
+    q = 0.0
+    for i in range(d):
+        m += theta[k, i] * x[i]
+        row = 0.0
+        for j in range(d):
+            row += A_inv_k[i, j] * x[j]
+        q += row * x[i]
+    return m, (q if q > 0.0 else 0.0)
+
+
+@kernel(inline="always")
 def linear_moments(x, theta, A_inv, eligible, mu, var):
     """mu[k] = θ_kᵀx and var[k] = xᵀA_k⁻¹x for eligible k."""
-    linear_means(x, theta, eligible, mu)
-    n_actions, d = theta.shape
-    for k in range(n_actions):
+    for k in range(theta.shape[0]):
         if eligible[k]:
-            q = 0.0
-            for i in range(d):
-                row = 0.0
-                for j in range(d):
-                    row += A_inv[k, i, j] * x[j]
-                q += row * x[i]
-            var[k] = q if q > 0.0 else 0.0
+            mu[k], var[k] = action_moments(x, theta, A_inv, k)
 
 
-@kernel
+@kernel(inline="always")
 def greedy_with_floor(scores, eligible, epsilon, out):
     """Spread 1-ε equally over the best eligible actions and ε over all eligible ones.
 
     Ties (within 1e-12 relative) share the greedy mass, so a tie is broken at random
-    when the engine samples, and the logged propensity is exact. Returns the number
+    when the engine samples, and the logged propensity is exact. ``out`` may be
+    ``scores`` (each score is read before its slot is written). Returns the number
     of eligible actions.
     """
     n_actions = scores.shape[0]
@@ -78,22 +89,24 @@ def greedy_with_floor(scores, eligible, epsilon, out):
     return n_eligible
 
 
-@kernel
-def linucb_row(x, theta, A_inv, eligible, alpha, epsilon, mu, var, out):
-    linear_moments(x, theta, A_inv, eligible, mu, var)
-    for k in range(mu.shape[0]):
+@kernel(inline="always", nogil=False)
+def linucb_row(theta, A_inv, alpha, epsilon, x, eligible, out):
+    """The scores θ_kᵀx + α·sqrt(xᵀA_k⁻¹x) go into ``out``, then become probabilities in place."""
+    for k in range(theta.shape[0]):
         if eligible[k]:
-            mu[k] = mu[k] + alpha * np.sqrt(var[k])
-    greedy_with_floor(mu, eligible, epsilon, out)
+            m, q = action_moments(x, theta, A_inv, k)
+            out[k] = m + alpha * np.sqrt(q)
+    greedy_with_floor(out, eligible, epsilon, out)
 
 
-@kernel
-def egreedy_row(x, theta, eligible, epsilon, mu, out):
-    linear_means(x, theta, eligible, mu)
-    greedy_with_floor(mu, eligible, epsilon, out)
+@kernel(inline="always", nogil=False)
+def egreedy_row(theta, epsilon, x, eligible, out):
+    """The scores θ_kᵀx go into ``out``, then become probabilities in place."""
+    linear_means(x, theta, eligible, out)
+    greedy_with_floor(out, eligible, epsilon, out)
 
 
-@kernel
+@kernel(inline="always")
 def thompson_from_moments(mu, sd, eligible, epsilon, n_draws, max_scores, rng, counts, contenders, out):
     """Probabilities of a Thompson draw from independent N(mu[k], sd[k]²) scores.
 
@@ -135,8 +148,8 @@ def thompson_from_moments(mu, sd, eligible, epsilon, n_draws, max_scores, rng, c
     wins_to_probabilities(counts, eligible, n_eligible, epsilon, n_draws, out)
 
 
-@kernel
-def lin_ts_row(x, theta, A_inv, eligible, v, epsilon, n_draws, max_scores, rng, mu, var, counts, contenders, out):
+@kernel(inline="always", nogil=False)
+def lin_ts_row(theta, A_inv, v, epsilon, n_draws, max_scores, rng, mu, var, counts, contenders, x, eligible, out):
     linear_moments(x, theta, A_inv, eligible, mu, var)
     for k in range(mu.shape[0]):
         if eligible[k]:
@@ -145,22 +158,22 @@ def lin_ts_row(x, theta, A_inv, eligible, v, epsilon, n_draws, max_scores, rng, 
 
 
 @kernel
-def linucb_batch(X, theta, A_inv, eligible, alpha, epsilon, mu, var, out):
+def linucb_batch(X, theta, A_inv, eligible, alpha, epsilon, out):
     for n in range(X.shape[0]):
-        linucb_row(X[n], theta, A_inv, eligible[n], alpha, epsilon, mu, var, out[n])
+        linucb_row(theta, A_inv, alpha, epsilon, X[n], eligible[n], out[n])
 
 
 @kernel
-def egreedy_batch(X, theta, eligible, epsilon, mu, out):
+def egreedy_batch(X, theta, eligible, epsilon, out):
     for n in range(X.shape[0]):
-        egreedy_row(X[n], theta, eligible[n], epsilon, mu, out[n])
+        egreedy_row(theta, epsilon, X[n], eligible[n], out[n])
 
 
 @kernel
 def lin_ts_batch(X, theta, A_inv, eligible, v, epsilon, n_draws, max_scores, rng, mu, var, counts, contenders, out):
     for n in range(X.shape[0]):
-        lin_ts_row(X[n], theta, A_inv, eligible[n], v, epsilon, n_draws, max_scores, rng, mu, var, counts,
-                   contenders, out[n])
+        lin_ts_row(theta, A_inv, v, epsilon, n_draws, max_scores, rng, mu, var, counts, contenders, X[n], eligible[n],
+                   out[n])
 
 
 @kernel
@@ -194,7 +207,7 @@ def refresh_action(a, A, b, A_inv, theta):
         theta[a, i] = t
 
 
-@kernel
+@kernel(inline="always")
 def linear_update(x, a, r, A, b, A_inv, theta, n_updates, since_refresh, l2, gamma, refresh_every, u):
     """Add one observation (x, r) to action a's statistics and keep the caches in step.
 
@@ -205,39 +218,51 @@ def linear_update(x, a, r, A, b, A_inv, theta, n_updates, since_refresh, l2, gam
     """
     d = x.shape[0]
     n_updates[a] += 1
+    A_a, b_a = A[a], b[a]  # views of action a: contiguous rows, so the inner loops vectorise
     if gamma < 1.0:
         for i in range(d):
+            xi = x[i]
             for j in range(d):
-                A[a, i, j] = gamma * A[a, i, j] + x[i] * x[j]
-            A[a, i, i] += (1.0 - gamma) * l2
-            b[a, i] = gamma * b[a, i] + r * x[i]
+                A_a[i, j] = gamma * A_a[i, j] + xi * x[j]
+            A_a[i, i] += (1.0 - gamma) * l2
+            b_a[i] = gamma * b_a[i] + r * xi
         refresh_action(a, A, b, A_inv, theta)
         since_refresh[a] = 0
         return
+    A_inv_a, theta_a = A_inv[a], theta[a]
     for i in range(d):
+        xi = x[i]
         for j in range(d):
-            A[a, i, j] += x[i] * x[j]
-        b[a, i] += r * x[i]
+            A_a[i, j] += xi * x[j]
+        b_a[i] += r * xi
     denom = 1.0
     for i in range(d):
         t = 0.0
         for j in range(d):
-            t += A_inv[a, i, j] * x[j]
+            t += A_inv_a[i, j] * x[j]
         u[i] = t
         denom += t * x[i]
     for i in range(d):
         ui = u[i] / denom
         for j in range(d):
-            A_inv[a, i, j] -= ui * u[j]
+            A_inv_a[i, j] -= ui * u[j]
     err = r
     for i in range(d):
-        err -= theta[a, i] * x[i]
+        err -= theta_a[i] * x[i]
     for i in range(d):
-        theta[a, i] += (u[i] / denom) * err
+        theta_a[i] += (u[i] / denom) * err
     since_refresh[a] += 1
     if since_refresh[a] >= refresh_every:
         refresh_action(a, A, b, A_inv, theta)
         since_refresh[a] = 0
+
+
+@kernel(nogil=False)
+def linear_update_pending(A, b, A_inv, theta, n_updates, since_refresh, l2, gamma, refresh_every, u, version, X,
+                          actions, slot, r):
+    """:func:`linear_update` from row ``slot`` of the engine's pending arrays; counts the update in ``version``."""
+    linear_update(X[slot], actions[slot], r, A, b, A_inv, theta, n_updates, since_refresh, l2, gamma, refresh_every, u)
+    version[0] += 1
 
 
 @kernel

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._numba import kernel
 
 
-@kernel
+@kernel(inline="always")
 def uniform_row(eligible, out):
     n = 0
     for k in range(eligible.shape[0]):
@@ -14,7 +14,7 @@ def uniform_row(eligible, out):
         out[k] = 1.0 / n if eligible[k] else 0.0
 
 
-@kernel
+@kernel(inline="always")
 def fixed_row(eligible, action, epsilon, out):
     """Probability 1-ε on ``action`` plus ε spread over eligible; uniform if ``action`` is not eligible."""
     n = 0

@@ -12,7 +12,7 @@ from ._numba import kernel
 PRUNE_SD = 5.0
 
 
-@kernel
+@kernel(inline="always")
 def select_contenders(mean, sd, eligible, contenders):
     """Write the eligible actions that can still win into ``contenders``; returns (count, n_eligible)."""
     n_actions = mean.shape[0]
@@ -32,7 +32,7 @@ def select_contenders(mean, sd, eligible, contenders):
     return n_cont, n_eligible
 
 
-@kernel
+@kernel(inline="always")
 def wins_to_probabilities(counts, eligible, n_eligible, epsilon, n_draws, out):
     """out[k] = (1-ε)·counts[k]/n_draws + ε/K_eligible on eligible actions, 0 elsewhere."""
     floor = epsilon / n_eligible

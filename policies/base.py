@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -113,6 +114,28 @@ class Policy(ABC):
 
     def _update_batch(self, X, actions, rewards, propensities) -> None:
         """Learn from validated observations in order (no-op for non-learning policies)."""
+
+    def _bound_probabilities(self) -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
+        """``_probabilities_into`` as the engine's single-context path calls it: the bound
+        kernel (state given once, see ``_numba.bind``) where the policy has one."""
+        return self._hot.get("probabilities", self._probabilities_into)
+
+    def _pending_learner(self, X: np.ndarray, actions: np.ndarray,
+                         propensities: np.ndarray) -> Callable[[int, float], None]:
+        """A function ``(slot, reward)`` that learns from row ``slot`` of the engine's pending
+        arrays ``X``, ``actions``, ``propensities`` (the engine's own, never rebound) and
+        counts the update: the engine's single reward path. Policies with a kernel for it
+        bind the arrays to it and read the row in place."""
+
+        def learn(slot: int, reward: float) -> None:
+            self._update(X[slot], int(actions[slot]), reward, float(propensities[slot]))
+            self.version_[0] += 1
+
+        return learn
+
+    def _row_examples(self) -> tuple:
+        """Examples of the per-call arguments (x, eligible, out) of a bound probability kernel."""
+        return np.zeros(self.n_features), np.ones(self.n_actions, dtype=np.bool_), np.zeros(self.n_actions)
 
     def check_reward(self, reward: float) -> None:
         """Raise if this policy cannot learn from ``reward`` (e.g. Bernoulli outside [0, 1])."""

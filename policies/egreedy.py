@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
 from . import _linear_kernels as K
-from ._numba import entry_point
+from ._numba import bind
 from .linear import LinearParams, LinearPolicy
 
 
@@ -36,11 +34,11 @@ class EpsilonGreedy(LinearPolicy):
 
     def _bind_kernels(self) -> None:
         super()._bind_kernels()
-        x, eligible, out = np.zeros(self.n_features), np.ones(self.n_actions, dtype=np.bool_), np.zeros(self.n_actions)
-        self._hot["row"] = entry_point(K.egreedy_row, x, self.theta_, eligible, self.params.epsilon, self._mu, out)
+        self._hot["probabilities"] = bind(K.egreedy_row, (self.theta_, self.params.epsilon),
+                                          self._row_examples())
 
     def _probabilities_into(self, x, eligible, out) -> None:
-        self._hot["row"](x, self.theta_, eligible, self.params.epsilon, self._mu, out)
+        self._hot["probabilities"](x, eligible, out)
 
     def _probabilities_batch_into(self, X, eligible, out) -> None:
-        K.egreedy_batch(X, self.theta_, eligible, self.params.epsilon, self._mu, out)
+        K.egreedy_batch(X, self.theta_, eligible, self.params.epsilon, out)

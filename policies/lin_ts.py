@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from . import _linear_kernels as K
-from ._numba import entry_point
+from ._numba import bind
 from ._validation import check_float, check_int
 from .linear import LinearParams, LinearPolicy
 
@@ -81,15 +81,12 @@ class LinearThompsonSampling(LinearPolicy):
     def _bind_kernels(self) -> None:
         super()._bind_kernels()
         p = self.params
-        x, eligible, out = np.zeros(self.n_features), np.ones(self.n_actions, dtype=np.bool_), np.zeros(self.n_actions)
-        self._hot["row"] = entry_point(K.lin_ts_row, x, self.theta_, self.A_inv_, eligible, p.v, p.epsilon, p.n_draws,
-                                       p.max_scores, self.rng_state_, self._mu, self._var, self._counts,
-                                       self._contenders, out)
+        state = (self.theta_, self.A_inv_, p.v, p.epsilon, p.n_draws, p.max_scores, self.rng_state_, self._mu,
+                 self._var, self._counts, self._contenders)
+        self._hot["probabilities"] = bind(K.lin_ts_row, state, self._row_examples())
 
     def _probabilities_into(self, x, eligible, out) -> None:
-        p = self.params
-        self._hot["row"](x, self.theta_, self.A_inv_, eligible, p.v, p.epsilon, p.n_draws, p.max_scores,
-                         self.rng_state_, self._mu, self._var, self._counts, self._contenders, out)
+        self._hot["probabilities"](x, eligible, out)
 
     def _probabilities_batch_into(self, X, eligible, out) -> None:
         p = self.params

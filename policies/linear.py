@@ -9,7 +9,7 @@ import numpy as np
 from omnibandit.engine.errors import ConfigurationError
 
 from . import _linear_kernels as K
-from ._numba import entry_point
+from ._numba import bind, entry_point
 from ._validation import check_float, check_int
 from .base import Policy, PolicyParams
 
@@ -76,6 +76,12 @@ class LinearPolicy(Policy):
         p = self.params
         self._hot["update"](x, int(action), float(reward), self.A_, self.b_, self.A_inv_, self.theta_,
                             self.n_updates_, self.since_refresh_, p.l2, p.gamma, p.refresh_every, self._u)
+
+    def _pending_learner(self, X, actions, propensities):
+        p = self.params
+        state = (self.A_, self.b_, self.A_inv_, self.theta_, self.n_updates_, self.since_refresh_, p.l2, p.gamma,
+                 p.refresh_every, self._u, self.version_)
+        return bind(K.linear_update_pending, (*state, X, actions), (0, 0.0))
 
     def _update_batch(self, X, actions, rewards, propensities) -> None:
         p = self.params

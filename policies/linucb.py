@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
 from . import _linear_kernels as K
-from ._numba import entry_point
+from ._numba import bind
 from ._validation import check_float
 from .linear import LinearParams, LinearPolicy
 
@@ -52,14 +50,12 @@ class LinUCB(LinearPolicy):
 
     def _bind_kernels(self) -> None:
         super()._bind_kernels()
-        x, eligible, out = np.zeros(self.n_features), np.ones(self.n_actions, dtype=np.bool_), np.zeros(self.n_actions)
-        self._hot["row"] = entry_point(K.linucb_row, x, self.theta_, self.A_inv_, eligible, self.params.alpha,
-                                       self.params.epsilon, self._mu, self._var, out)
+        p = self.params
+        state = (self.theta_, self.A_inv_, p.alpha, p.epsilon)
+        self._hot["probabilities"] = bind(K.linucb_row, state, self._row_examples())
 
     def _probabilities_into(self, x, eligible, out) -> None:
-        self._hot["row"](x, self.theta_, self.A_inv_, eligible, self.params.alpha, self.params.epsilon, self._mu,
-                         self._var, out)
+        self._hot["probabilities"](x, eligible, out)
 
     def _probabilities_batch_into(self, X, eligible, out) -> None:
-        K.linucb_batch(X, self.theta_, self.A_inv_, eligible, self.params.alpha, self.params.epsilon,
-                       self._mu, self._var, out)
+        K.linucb_batch(X, self.theta_, self.A_inv_, eligible, self.params.alpha, self.params.epsilon, out)

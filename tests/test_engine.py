@@ -73,6 +73,7 @@ def snapshot(engine):
     return {
         "policy": engine.policy.get_state(),
         "rng": copy.deepcopy(engine.rng.bit_generator.state),
+        "draws": engine._draw_state.copy(),
         "pending": list(engine.pending.index.items()),
         "pending_X": engine.pending.X.copy(),
         "seq": engine._seq,
@@ -416,3 +417,31 @@ def test_a_scalar_touchpoint_applies_to_every_row_of_a_batch():
     X = engine.pending.X[engine.pending.slots()]
     np.testing.assert_array_equal(X[:, engine.featuriser.slices["touchpoint"]].argmax(axis=1),
                                   [SCHEMA.touchpoints.index("web")] * 3)
+
+
+def test_the_engines_draws_follow_the_probabilities_it_logs():
+    """decide and decide_batch draw from the engine's own stream; over 20,000 decisions each,
+    the action counts pass a chi-square test against the logged probability vector."""
+    from scipy import stats
+
+    schema = Schema.from_dict({"actions": [{"name": f"a{k}"} for k in range(4)], "touchpoints": ["web"],
+                               "stages": ["in_visit"], "identification": []})
+    engine = Engine.for_policy(schema, "fixed", action=2, epsilon=0.4, seed=3, pending_capacity=50_000)
+    n = 20_000
+    singles = [engine.decide(Context("web", "in_visit")) for _ in range(n)]
+    probs = singles[0].probabilities
+    assert probs.tolist() == pytest.approx([0.1, 0.1, 0.7, 0.1])
+    batch = engine.decide_batch(ContextBatch(touchpoint="web", stage="in_visit", time=np.zeros(n)))
+    for actions in ([d.action_index for d in singles], batch.actions):
+        counts = np.bincount(actions, minlength=4)
+        assert stats.chisquare(counts, probs * n).pvalue > 1e-3
+
+
+def test_contexts_and_decisions_are_immutable():
+    engine = make_engine()
+    context = ctx()
+    decision = engine.decide(context)
+    with pytest.raises(AttributeError):
+        context.touchpoint = "web"
+    with pytest.raises(AttributeError):
+        decision.action = "other"

@@ -40,6 +40,7 @@ def assert_same_engine(a, b):
         np.testing.assert_array_equal(a.pending.X[slot], b.pending.X[other])
         assert a.pending.accumulated[slot] == b.pending.accumulated[other]
     assert a.rng.bit_generator.state == b.rng.bit_generator.state
+    np.testing.assert_array_equal(a._draw_state, b._draw_state)
     sa, sb = a.stats, b.stats
     for key in ("decisions", "rewards", "outcomes", "expired", "evicted", "pending"):
         assert sa[key] == sb[key], key
