@@ -4,8 +4,12 @@ Each decision is a multi-line ADF example: a shared line with the context featur
 (namespace ``s``) and one line per eligible action (namespace ``a``, the action's
 index), with the interaction ``-q sa`` so every action gets its own linear model (the
 counterpart of disjoint LinUCB). VW learns costs, so cost = -reward, labelled with the
-logged propensity. Lines are built from pre-formatted pieces (feature names and action
-lines are formatted once); VW's parser turns them into examples.
+logged propensity. No feature value is formatted as text: the shared example is built
+from the features' hashes (computed once) and their values through the bindings'
+``push_features`` path, and the action examples are parsed from constant lines. Only
+the label of a learned example is a string, as the bindings take no other form. This
+is also VW's fastest way in from Python (``benchmarks/vw_compare.py`` measures it against
+text examples).
 
 References
 ----------
@@ -110,24 +114,29 @@ class VWPolicy(Policy):
         self._label_type = vowpalwabbit.LabelType.CONTEXTUAL_BANDIT
         self._vw_seed = int(np.random.SeedSequence(self.seed if isinstance(self.seed, int) else None)
                             .generate_state(1)[0] % (2**31))
-        self._ws = vowpalwabbit.Workspace(self.params.flags(self._vw_seed))
-        self._names = [f"x{i}:" for i in range(self.n_features)]
+        self._use_workspace(vowpalwabbit.Workspace(self.params.flags(self._vw_seed)))
         self._action_lines = [f"|a a{k}" for k in range(self.n_actions)]
 
-    def _lines(self, x, eligible, label=None):
-        shared = "shared |s " + " ".join(map("".join, zip(self._names, map(repr, x.tolist()))))
+    def _use_workspace(self, workspace) -> None:
+        """Make ``workspace`` the model and hash the feature names ``x<i>`` in namespace ``s`` for it."""
+        self._ws = workspace
+        space = workspace.hash_space("s")
+        self._feature_hashes = [workspace.hash_feature(f"x{i}", space) for i in range(self.n_features)]
+
+    def _examples(self, x, eligible, label=None):
+        """The multi-line example for context ``x``: the shared example, then one per eligible
+        action; ``label`` = (action, reward, propensity) labels that action (cost = -reward)."""
+        shared = self._vw.Example(self._ws, {"s": list(zip(self._feature_hashes, x.tolist()))}, self._label_type)
+        shared.set_label_string("shared")
+        shared.setup_example()  # Workspace.predict/learn set up only parsed examples in a list
         index = np.flatnonzero(eligible)
-        lines = [shared]
-        for k in index.tolist():
-            if label is not None and k == label[0]:
-                lines.append(f"0:{-label[1]}:{label[2]} " + self._action_lines[k])
-            else:
-                lines.append(self._action_lines[k])
-        return lines, index
+        actions = self._ws.parse([self._action_lines[k] for k in index.tolist()], self._label_type)
+        if label is not None:
+            actions[int(np.searchsorted(index, label[0]))].set_label_string(f"0:{-label[1]}:{label[2]}")
+        return [shared, *actions], index
 
     def _probabilities_into(self, x, eligible, out) -> None:
-        lines, index = self._lines(x, eligible)
-        examples = self._ws.parse(lines, self._label_type)
+        examples, index = self._examples(x, eligible)
         pmf = np.asarray(self._ws.predict(examples), dtype=np.float64)
         self._ws.finish_example(examples)
         out[:] = 0.0
@@ -139,8 +148,7 @@ class VWPolicy(Policy):
 
     def _update(self, x, action, reward, propensity) -> None:
         eligible = np.ones(self.n_actions, dtype=np.bool_)
-        lines, _ = self._lines(x, eligible, label=(action, reward, propensity))
-        examples = self._ws.parse(lines, self._label_type)
+        examples, _ = self._examples(x, eligible, label=(action, reward, propensity))
         self._ws.learn(examples)
         self._ws.finish_example(examples)
 
@@ -173,7 +181,7 @@ class VWPolicy(Policy):
             except Exception as err:  # VW raises its own error types for a bad model file
                 raise ConfigurationError("state['model']", f"{len(state['model'])} bytes", f"VW cannot load it: {err}.") from None
         self._ws.finish()
-        self._ws = workspace
+        self._use_workspace(workspace)
         self.rng_state_[...] = state["rng_state_"]
         self.version_[...] = state["version_"]
 

@@ -75,3 +75,25 @@ def test_a_corrupt_model_state_is_refused_and_the_policy_keeps_working():
     with pytest.raises(ConfigurationError, match="model"):
         policy.set_state(state)
     assert abs(policy.probabilities(np.array([1.0, 2.0])).sum() - 1) < 1e-9
+
+
+@pytest.mark.parametrize("exploration", ["epsilon", "squarecb"])
+def test_pushed_examples_learn_exactly_as_vw_text_examples(exploration):
+    """VWPolicy pushes hashed features instead of formatting text; a twin workspace fed VW's
+    text format (values exact in float32 and in decimal) must predict the same at every step."""
+    import vowpalwabbit
+
+    policy = make_policy("vw", n_actions=3, n_features=4, seed=5, exploration=exploration)
+    twin = vowpalwabbit.Workspace(policy.params.flags(policy._vw_seed))
+    rng = np.random.default_rng(0)
+    for step in range(60):
+        x = rng.integers(-8, 9, size=4) / 4.0
+        lines = ["shared |s " + " ".join(f"x{i}:{v!r}" for i, v in enumerate(x.tolist()))] + [f"|a a{k}" for k in range(3)]
+        want = np.asarray(twin.predict(lines), dtype=np.float64)
+        np.testing.assert_allclose(policy.probabilities(x), want / want.sum(), rtol=1e-12, err_msg=f"step {step}")
+        action, reward = int(rng.integers(3)), float(rng.integers(0, 5)) / 4.0
+        policy.update(x, action, reward, propensity=0.5)
+        labelled = list(lines)
+        labelled[action + 1] = f"0:{-reward}:0.5 " + lines[action + 1]
+        twin.learn(labelled)
+    twin.finish()
