@@ -5,10 +5,10 @@ reward before the next (progressive validation). The learners take turns in bloc
 200 events, so the machine's noise falls on all of them alike and the speed ratios are
 measured under the same conditions. Each learner starts from the raw feature row of
 the event, inside the timed step: omnibandit builds a ``Context`` and goes through the
-public ``Engine.decide`` / ``Engine.reward`` API; VW builds its text example and runs
-through its Python bindings in its best case: the example is parsed once and reused for
-predict and learn (``--cb_explore_adf -q sa``, ε-greedy 0.05, and squarecb), and the
-action is drawn from VW's pmf by a sub-microsecond inverse-CDF draw. Streams: a
+public ``Engine.decide`` / ``Engine.reward`` API; VW (``--cb_explore_adf -q sa``,
+ε-greedy 0.05, and squarecb) goes through its Python bindings in its two best cases,
+features pushed by hash or one text example parsed once (see :class:`VWLearner`), and
+the action is drawn from VW's pmf by a sub-microsecond inverse-CDF draw. Streams: a
 well-specified linear bandit (K=10, d=16, noise 0.1) and scikit-learn's bundled
 classification data sets as bandits (digits: K=10, 64 features; wine: K=3, 13;
 breast_cancer: K=2, 30; iris: K=3, 4), two passes each.
@@ -16,7 +16,7 @@ breast_cancer: K=2, 30; iris: K=3, 4), two passes each.
     python benchmarks/vw_compare.py --json vw_compare.json
 
 VW as pyvw is usually called (text lines for predict, again for learn) is reported too,
-but the check is against VW's best case. A stream passes when omnibandit's LinUCB is at
+but the check is against VW's best cases. A stream passes when omnibandit's LinUCB is at
 least ``--min-speedup`` times faster per event (p50 of decide+learn) than every
 best-case VW configuration, at an equal or better mean reward (within
 ``--reward-tolerance``). The script exits 1 unless the linear stream and at least
@@ -93,20 +93,37 @@ class EngineLearner:
 
 
 class VWLearner:
-    """VW's ``--cb_explore_adf``; ``reuse`` parses each example once for predict and learn (its
-    best case), otherwise predict and learn each take text lines, as pyvw is usually called."""
+    """VW's ``--cb_explore_adf`` through its Python bindings, fed one of three ways:
 
-    def __init__(self, stream: Stream, exploration: str, reuse: bool = True) -> None:
+    - ``"pushed"``: the shared example is built from the features' hashes (computed once)
+      and values through the bindings' ``push_features`` (no value formatted as text); the
+      action examples are parsed from constant lines; the example is reused for predict and
+      learn. This is how ``VWPolicy`` feeds VW.
+    - ``"parsed"``: one text example, parsed once and reused for predict and learn.
+    - ``"text"``: text lines for predict and again for learn, as pyvw is usually called.
+
+    The first two are VW's best cases: which is faster depends on the stream (pushing
+    features pays when there are many; parsing is cheaper for few features and many actions).
+    """
+
+    MODES = ("pushed", "parsed", "text")
+
+    def __init__(self, stream: Stream, exploration: str, mode: str = "pushed") -> None:
         import vowpalwabbit
 
-        self.name = f"vw {exploration}" + ("" if reuse else " (text)")
+        if mode not in self.MODES:
+            raise ValueError(f"mode must be one of {self.MODES}, not {mode!r}")
+        self.name = f"vw {exploration} ({mode})"
         flags = "--cb_explore_adf -q sa --quiet --random_seed 0 " + (
             "--epsilon 0.05" if exploration == "epsilon" else "--squarecb --gamma_scale 10")
+        self.vw = vowpalwabbit
         self.ws = vowpalwabbit.Workspace(flags)
         self.label_type = vowpalwabbit.LabelType.CONTEXTUAL_BANDIT
-        self.stream, self.reuse = stream, reuse
+        self.stream, self.mode = stream, mode
         self.k = stream.means.shape[1]
         self.names = [f"f{j}:" for j in range(stream.features.shape[1])]
+        space = self.ws.hash_space("s")
+        self.hashes = [self.ws.hash_feature(f"f{j}", space) for j in range(stream.features.shape[1])]
         self.action_lines = [f"|a a{a}" for a in range(self.k)]
         self.rng = np.random.default_rng(0)
         self.rows = stream.scaled.tolist()
@@ -119,20 +136,27 @@ class VWLearner:
 
     def step(self, i: int) -> int:
         ws = self.ws
-        lines = ["shared |s " + " ".join(map("".join, zip(self.names, map(repr, self.rows[i]))))] + self.action_lines
-        if self.reuse:
-            examples = ws.parse(lines, self.label_type)
-            pmf = ws.predict(examples)
-            a = self._sample(pmf)
-            examples[a + 1].set_label_string(f"0:{-float(self.stream.sampled[i, a])}:{pmf[a]}")
-            ws.learn(examples)
-            ws.finish_example(examples)
+        if self.mode == "pushed":
+            shared = self.vw.Example(ws, {"s": list(zip(self.hashes, self.rows[i]))}, self.label_type)
+            shared.set_label_string("shared")
+            shared.setup_example()  # predict/learn on a list set up only parsed examples
+            examples = [shared, *ws.parse(self.action_lines, self.label_type)]
         else:
-            pmf = ws.predict(lines)
-            a = self._sample(pmf)
-            labelled = list(lines)
-            labelled[a + 1] = f"0:{-float(self.stream.sampled[i, a])}:{pmf[a]} {lines[a + 1]}"
-            ws.learn(labelled)
+            lines = ["shared |s " + " ".join(map("".join, zip(self.names, map(repr, self.rows[i]))))] + \
+                self.action_lines
+            if self.mode == "text":
+                pmf = ws.predict(lines)
+                a = self._sample(pmf)
+                labelled = list(lines)
+                labelled[a + 1] = f"0:{-float(self.stream.sampled[i, a])}:{pmf[a]} {lines[a + 1]}"
+                ws.learn(labelled)
+                return a
+            examples = ws.parse(lines, self.label_type)
+        pmf = ws.predict(examples)
+        a = self._sample(pmf)
+        examples[a + 1].set_label_string(f"0:{-float(self.stream.sampled[i, a])}:{pmf[a]}")
+        ws.learn(examples)
+        ws.finish_example(examples)
         return a
 
 
@@ -174,7 +198,8 @@ def main(argv=None) -> int:
     for stream in streams:
         results = run_lockstep(stream, [
             EngineLearner(stream, "linucb", alpha=0.3), EngineLearner(stream, "lin_ts", v=0.1),
-            VWLearner(stream, "epsilon"), VWLearner(stream, "squarecb"), VWLearner(stream, "epsilon", reuse=False)])
+            *(VWLearner(stream, exploration, mode) for mode in ("pushed", "parsed") for exploration in ("epsilon", "squarecb")),
+            VWLearner(stream, "epsilon", "text")])
         for r in results:
             r["stream"] = stream.name
             print(f"{stream.name:<32} {r['learner']:<20} mean reward {r['mean_reward']:7.4f}   "
