@@ -154,7 +154,10 @@ class Featuriser:
         Raises the specific :class:`~omnibandit.engine.errors.OmnibanditError` for a bad
         field before anything is written.
         """
-        assemble = self._assemble_owned if out is None else partial(_kernels.assemble, *self._assemble_bound(out))
+        if out is None:
+            out, assemble = self._out, self._assemble_owned
+        else:
+            assemble = partial(_kernels.assemble, *self._assemble_bound(out))
         try:
             tp = self._tp_pos[context.touchpoint]
             st = self._st_pos[context.stage]
@@ -178,7 +181,7 @@ class Featuriser:
         code = assemble(present, tp, st, mk, ident)
         if code:
             self._raise_feature(code)
-        return self._out if out is None else out
+        return out
 
     def _assemble_bound(self, out: np.ndarray) -> tuple:
         """The assemble kernel's leading arguments: the featuriser's buffers and ``out``."""

@@ -81,8 +81,7 @@ class PendingStore:
         """Make the filled ``slot`` (from :meth:`reserve`) the pending decision ``decision_id``."""
         self.index[decision_id] = slot
         self._order.append(decision_id)
-        if len(self._order) > 4 * self.capacity + 16:
-            self._order = deque(self.index)
+        self._bound_order()
 
     def add_batch(self, decision_ids: list[str], X: np.ndarray, actions: np.ndarray, propensities: np.ndarray,
                   times: np.ndarray, deadlines: np.ndarray) -> np.ndarray:
@@ -100,9 +99,13 @@ class PendingStore:
         self.n_outcomes[slots] = 0
         self.index.update(zip(decision_ids, slots.tolist()))
         self._order.extend(decision_ids)
+        self._bound_order()
+        return slots
+
+    def _bound_order(self) -> None:
+        """Rebuild the issue-order queue from the pending ids once closed ids fill most of it."""
         if len(self._order) > 4 * self.capacity + 16:
             self._order = deque(self.index)
-        return slots
 
     def pop_batch(self, decision_ids: list[str]) -> None:
         """:meth:`pop` for several pending ids."""

@@ -37,8 +37,5 @@ class EpsilonGreedy(LinearPolicy):
         self._hot["probabilities"] = bind(K.egreedy_row, (self.theta_, self.params.epsilon),
                                           self._row_examples())
 
-    def _probabilities_into(self, x, eligible, out) -> None:
-        self._hot["probabilities"](x, eligible, out)
-
     def _probabilities_batch_into(self, X, eligible, out) -> None:
         K.egreedy_batch(X, self.theta_, eligible, self.params.epsilon, out)

@@ -75,6 +75,8 @@ class LinearThompsonSampling(LinearPolicy):
 
     def _allocate(self) -> None:
         super()._allocate()
+        self._mu = np.zeros(self.n_actions)
+        self._var = np.zeros(self.n_actions)
         self._counts = np.zeros(self.n_actions)
         self._contenders = np.zeros(self.n_actions, dtype=np.int64)
 
@@ -84,9 +86,6 @@ class LinearThompsonSampling(LinearPolicy):
         state = (self.theta_, self.A_inv_, p.v, p.epsilon, p.n_draws, p.max_scores, self.rng_state_, self._mu,
                  self._var, self._counts, self._contenders)
         self._hot["probabilities"] = bind(K.lin_ts_row, state, self._row_examples())
-
-    def _probabilities_into(self, x, eligible, out) -> None:
-        self._hot["probabilities"](x, eligible, out)
 
     def _probabilities_batch_into(self, X, eligible, out) -> None:
         p = self.params

@@ -62,8 +62,6 @@ class LinearPolicy(Policy):
         self.theta_ = np.zeros((k, d))
         self.n_updates_ = np.zeros(k, dtype=np.int64)
         self.since_refresh_ = np.zeros(k, dtype=np.int64)
-        self._mu = np.zeros(k)
-        self._var = np.zeros(k)
         self._u = np.zeros(d)
 
     def _bind_kernels(self) -> None:
@@ -71,6 +69,10 @@ class LinearPolicy(Policy):
         self._hot["update"] = entry_point(K.linear_update, np.zeros(self.n_features), 0, 0.0, self.A_, self.b_,
                                           self.A_inv_, self.theta_, self.n_updates_, self.since_refresh_, p.l2,
                                           p.gamma, p.refresh_every, self._u)
+
+    def _probabilities_into(self, x, eligible, out) -> None:
+        # the subclass's single-context kernel, bound to the state in its _bind_kernels
+        self._hot["probabilities"](x, eligible, out)
 
     def _update(self, x, action, reward, propensity) -> None:
         p = self.params

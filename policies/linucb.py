@@ -54,8 +54,5 @@ class LinUCB(LinearPolicy):
         state = (self.theta_, self.A_inv_, p.alpha, p.epsilon)
         self._hot["probabilities"] = bind(K.linucb_row, state, self._row_examples())
 
-    def _probabilities_into(self, x, eligible, out) -> None:
-        self._hot["probabilities"](x, eligible, out)
-
     def _probabilities_batch_into(self, X, eligible, out) -> None:
         K.linucb_batch(X, self.theta_, self.A_inv_, eligible, self.params.alpha, self.params.epsilon, out)
