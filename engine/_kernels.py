@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from omnibandit.policies._numba import kernel
+from omnibandit.policies._numba import array_at, kernel
 from omnibandit.policies._rng import uniform
 
 
-@kernel(nogil=False)
-def assemble(raw, params, num_start, categorical, out, present, touchpoint, stage, market, identification):
+@kernel(inline="always")
+def assemble_into(raw, params, num_start, categorical, out, present, all_present, touchpoint, stage, market,
+                  identification):
     """Write the feature vector of one context into ``out``.
 
     ``params`` rows are (low, high, center, scale, impute_scaled, log, missing_column);
     ``missing_column`` is -1 for a required feature (the caller checks presence).
+    Numeric feature i is present if ``all_present`` or ``present[i]``.
     ``touchpoint``, ``stage``, ``market`` and ``identification`` are the columns of their
     one-hots (-1: none), ``categorical`` those of each categorical feature. Returns 0, or
     i+1 if numeric feature i is not finite, or -(i+1) if it is outside [low, high].
@@ -26,7 +28,7 @@ def assemble(raw, params, num_start, categorical, out, present, touchpoint, stag
     """
     n = raw.shape[0]
     for i in range(n):
-        if present[i]:
+        if all_present or present[i]:
             v = raw[i]
             if not np.isfinite(v):
                 return i + 1
@@ -36,7 +38,7 @@ def assemble(raw, params, num_start, categorical, out, present, touchpoint, stag
         out[j] = 0.0
     out[0] = 1.0
     for i in range(n):
-        if present[i]:
+        if all_present or present[i]:
             v = raw[i]
             if params[i, 5] != 0.0:
                 v = np.log1p(v)
@@ -51,6 +53,30 @@ def assemble(raw, params, num_start, categorical, out, present, touchpoint, stag
         if column >= 0:
             out[column] = 1.0
     return 0
+
+
+@kernel
+def assemble(raw, params, num_start, categorical, out, present, touchpoint, stage, market, identification):
+    """:func:`assemble_into` for any ``out`` (presence from ``present``)."""
+    return assemble_into(raw, params, num_start, categorical, out, present, False, touchpoint, stage, market,
+                         identification)
+
+
+#: the address table of :func:`assemble_at`: the featuriser's arrays, then their sizes
+ASSEMBLE_TABLE = ("params:f8", "categorical:i8", "out:f8", "present:?", "n_numeric", "n_categorical", "n_features",
+                  "num_start")
+
+
+@kernel(nogil=False)
+def assemble_at(table, raw, all_present, touchpoint, stage, market, identification):
+    """:func:`assemble_into` on the featuriser's own arrays, found in ``table`` (``ASSEMBLE_TABLE``)."""
+    n, c, d = table[4], table[5], table[6]
+    params = array_at(table[0], (n, 7), np.float64)
+    categorical = array_at(table[1], c, np.int64)
+    out = array_at(table[2], d, np.float64)
+    present = array_at(table[3], n, np.bool_)
+    return assemble_into(raw, params, table[7], categorical, out, present, all_present, touchpoint, stage, market,
+                         identification)
 
 
 @kernel(inline="always")
@@ -80,7 +106,7 @@ def sample_rows(P, state, out):
         out[n] = sample_index(P[n], uniform(state))
 
 
-@kernel(nogil=False)
+@kernel(inline="always")
 def choose(probs, state, x, X, fields, action, n_outcomes, windows, slot, now):
     """Draw one decision's action and write its row ``slot`` of the pending store.
 
@@ -97,3 +123,23 @@ def choose(probs, state, x, X, fields, action, n_outcomes, windows, slot, now):
     fields[slot, 2] = now + windows[a]
     fields[slot, 3] = 0.0
     return a
+
+
+#: the address table of :func:`choose_at`: the engine's arrays, then their sizes
+CHOOSE_TABLE = ("probs:f8", "draw_state:u8", "x:f8", "X:f8", "fields:f8", "action:i8", "n_outcomes:i8", "windows:f8",
+                "n_actions", "n_features", "capacity")
+
+
+@kernel(nogil=False)
+def choose_at(table, slot, now):
+    """:func:`choose` on the engine's own arrays, found in ``table`` (``CHOOSE_TABLE``)."""
+    k, d, capacity = table[8], table[9], table[10]
+    probs = array_at(table[0], k, np.float64)
+    draw_state = array_at(table[1], 4, np.uint64)
+    x = array_at(table[2], d, np.float64)
+    X = array_at(table[3], (capacity, d), np.float64)
+    fields = array_at(table[4], (capacity, 4), np.float64)
+    action = array_at(table[5], capacity, np.int64)
+    n_outcomes = array_at(table[6], capacity, np.int64)
+    windows = array_at(table[7], k, np.float64)
+    return choose(probs, draw_state, x, X, fields, action, n_outcomes, windows, slot, now)

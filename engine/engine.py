@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from omnibandit.policies._numba import bind
+from omnibandit.policies._numba import bind_table
 from omnibandit.policies._rng import seed_state
 from omnibandit.policies._validation import check_float, check_int
 from omnibandit.policies.base import Policy
@@ -40,6 +40,7 @@ from .schema import Schema
 __all__ = ["Engine"]
 
 _REWARDED, _EXPIRED, _EVICTED, _CANCELLED = "rewarded", "expired", "evicted", "cancelled"
+_new_tuple = tuple.__new__
 #: How several rewards for one decision combine (see ``Engine(join=...)``).
 JOIN_RULES = ("first", "sum", "last")
 
@@ -148,7 +149,7 @@ class Engine:
         self._windows = np.array([
             a.attribution_window if a.attribution_window is not None
             else (attribution_window if attribution_window is not None else math.inf)
-            for a in schema.actions])
+            for a in schema.actions], dtype=np.float64)
         self._finite_windows = bool(np.isfinite(self._windows).any())
         self.pending = PendingStore(check_int("pending_capacity", pending_capacity, low=1), self.n_features)
         # recently closed ids -> how (for precise errors); holds the newest _closed_capacity to 2x that many
@@ -169,6 +170,8 @@ class Engine:
         # restricts rewards itself (Beta TS); NaN fails the range comparison
         self._reward_low, self._reward_high = schema.reward_range
         self._plain_rewards = type(policy).check_reward is Policy.check_reward
+        # reward() may skip the clock, outcome weights and the join rules
+        self._lean_rewards = self._join_first and self._plain_rewards and not self._finite_windows
         if math.isinf(self._reward_low) or math.isinf(self._reward_high):
             self._reward_low = max(self._reward_low, -1.7976931348623157e308)
             self._reward_high = min(self._reward_high, 1.7976931348623157e308)
@@ -182,10 +185,11 @@ class Engine:
         # the uniforms of every draw (decide, decide_batch, recovery): part of the engine's state
         self._draw_state = seed_state(self.rng)
         pending = self.pending
-        self._choose = bind(_kernels.choose, (self._probs, self._draw_state, self.featuriser._out, pending.X,
-                                              pending.fields, pending.action, pending.n_outcomes, self._windows), (0, 0.0))
-        # the policy's single-context kernels, bound to its state and to the pending arrays
-        self._probabilities = policy._bound_probabilities()
+        arrays = (self._probs, self._draw_state, self.featuriser._out, pending.X, pending.fields, pending.action,
+                  pending.n_outcomes, self._windows, self.n_actions, self.n_features, pending.capacity)
+        self._choose = bind_table(_kernels.choose_at, _kernels.CHOOSE_TABLE, arrays, (), (0, 0.0))
+        # the policy's single-context kernels, bound to its state, the featuriser's buffer and the pending arrays
+        self._probabilities = policy._bound_probabilities(self.featuriser._out, self._probs)
         self._learn_slot = policy._pending_learner(pending.X, pending.action, pending.propensity)
         self._action_names = schema.action_names
         self.counters: Counter[str] = Counter()
@@ -251,7 +255,8 @@ class Engine:
         start = _time.perf_counter()
         self.policy.warmup()
         x = np.zeros(self.n_features)
-        _kernels.assemble(*self.featuriser._assemble_bound(x), self.featuriser._present, 0, 0, -1, -1)
+        f = self.featuriser
+        _kernels.assemble(*f._assemble_bound(x), f._present, 0, 0, -1, -1)
         probs = np.full(self.n_actions, 1.0 / self.n_actions)
         state = self._draw_state.copy()
         _kernels.sample_next(probs, state)
@@ -288,7 +293,7 @@ class Engine:
                 self._close(pending.oldest(), _EVICTED, now)
                 slot = pending.reserve()
             probs = self._probs
-            self._probabilities(x, eligible, probs)
+            self._probabilities(eligible)  # from x (the featuriser's buffer) into probs
             a = self._choose(slot, now)  # draws the action and fills the pending row (x is the featuriser's buffer)
             self._seq += 1
             decision_id = f"{self._prefix}{self._seq}"
@@ -300,8 +305,9 @@ class Engine:
             if self._has_budget:
                 self._budget[a] -= 1
             self.counters["decisions"] += 1
-            decision = Decision(decision_id, self._action_names[a], a, probs.item(a), probs.copy(),
-                                self.policy.name, self.policy.version_.item(0), now)
+            policy = self.policy
+            decision = _new_tuple(Decision, (decision_id, self._action_names[a], a, probs.item(a), probs.copy(),
+                                             policy.name, policy.version_.item(0), now))  # Decision(...) without its __new__
             if self.event_sink is not None:
                 self.event_sink.record_decision(decision, context, x, eligible)
             return decision
@@ -327,6 +333,18 @@ class Engine:
             NaN, infinite, not a number, unknown outcome, or outside the reward range.
         """
         with self._lock:
+            if (self._lean_rewards and type(reward) is float and outcomes is None and event_id is None and time is None
+                    and self.event_sink is None and self._reward_low <= reward <= self._reward_high):
+                # the common case: a plain reward learned at once, nothing logged, no window to expire
+                pending = self.pending
+                slot = pending.index.get(decision_id) if type(decision_id) is str else None
+                if slot is not None:
+                    self._learn_slot(slot, reward)
+                    pending.pop(decision_id)
+                    self._remember(decision_id, _REWARDED)
+                    self.counters["rewards"] += 1
+                    return
+                # not pending: the general path below names the error
             if time is not None:
                 now = float(time)
             else:  # the clock is read only for expiry and the event log

@@ -20,12 +20,11 @@ block                     columns
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
 from operator import is_not
 
 import numpy as np
 
-from omnibandit.policies._numba import bind
+from omnibandit.policies._numba import bind_table
 
 from . import _kernels
 from .errors import (
@@ -42,6 +41,9 @@ from .errors import (
     UnknownTouchpoint,
 )
 from .schema import Schema
+
+_F64 = np.dtype(np.float64)
+_STRIDED_EXAMPLE = np.zeros((2, 2))[:, 0]  # the type of any float64 vector ("A" layout)
 
 __all__ = ["Featuriser"]
 
@@ -122,6 +124,8 @@ class Featuriser:
             column += 1 if indicated else 0
             self.params[i] = (f.low, f.high, center, scale, f.scaled(f.default_impute()), float(log), missing_column)
         self._raw = np.zeros(n_num)
+        # the shape of array features, which need a schema without categorical features
+        self._array_shape = (n_num,) if not self._cat_maps else None
         self._present = np.zeros(n_num, dtype=np.bool_)
         self._all_present = np.ones(n_num, dtype=np.bool_)
         self._categorical = np.zeros(len(categorical), dtype=np.int64)  # one-hot columns of the categorical features
@@ -138,10 +142,18 @@ class Featuriser:
         self._narrow = np.zeros(n_act, dtype=np.bool_)
         self._any_eligible = self.eligibility.any(axis=2).tolist()
         self._out = np.zeros(self.n_features)
-        self._assemble_owned = bind(_kernels.assemble, self._assemble_bound(self._out), (self._present, 0, 0, -1, -1))
+        # the hot path's kernel: the featuriser's arrays by address; the raw values (the caller's
+        # float64 array, or _raw) of any stride
+        arrays = (self.params, self._categorical, self._out, self._present, n_num, len(categorical), self.n_features,
+                  int(self._num_start))
+        self._assemble_owned = bind_table(_kernels.assemble_at, _kernels.ASSEMBLE_TABLE, arrays, (),
+                                          (_STRIDED_EXAMPLE, True, 0, 0, -1, -1))
         self._eligible_rows = [[self.eligibility[t, s] for s in range(self.eligibility.shape[1])]
                                for t in range(self.eligibility.shape[0])]
         self._tp_st = {(t, s): (i, j) for t, i in self.touchpoint_index.items() for s, j in self.stage_index.items()}
+        # touchpoint -> stage -> the schema's eligible row (None: nothing eligible there)
+        self._schema_rows = {t: {s: self._eligible_rows[i][j] if self._any_eligible[i][j] else None
+                                 for s, j in self.stage_index.items()} for t, i in self.touchpoint_index.items()}
 
     # ------------------------------------------------------------------ one context
     def transform(self, context, out: np.ndarray | None = None) -> np.ndarray:
@@ -149,15 +161,12 @@ class Featuriser:
 
         Without ``out`` it goes to the featuriser's own buffer, overwritten by the next
         call: the engine's hot path, where the kernel is called through its compiled
-        entry point (the buffer's type never changes), without numba's per-call dispatch.
+        entry point with the featuriser's arrays in one address table, and a float64
+        array of features is read in place.
 
         Raises the specific :class:`~omnibandit.engine.errors.OmnibanditError` for a bad
         field before anything is written.
         """
-        if out is None:
-            out, assemble = self._out, self._assemble_owned
-        else:
-            assemble = partial(_kernels.assemble, *self._assemble_bound(out))
         try:
             tp = self._tp_pos[context.touchpoint]
             st = self._st_pos[context.stage]
@@ -168,19 +177,27 @@ class Featuriser:
         ident = -1 if mode is None else self._identification_pos(mode, market)
         features = context.features
         if isinstance(features, np.ndarray):
-            if self._cat_maps or features.shape != self._raw.shape:
+            if features.shape != self._array_shape:
                 self._raise_array_features(features)
-            try:
-                self._raw[:] = features
-            except (TypeError, ValueError):
-                raise InvalidFeatureValue("features", features.dtype, "must be numeric.") from None
-            present = self._all_present
+            if features.dtype is not _F64:  # read in place when float64, whatever its strides
+                try:
+                    self._raw[:] = features
+                except (TypeError, ValueError):
+                    raise InvalidFeatureValue("features", features.dtype, "must be numeric.") from None
+                features = self._raw
+            all_present = True
         else:
             self._mapping_features(features)
-            present = self._present
-        code = assemble(present, tp, st, mk, ident)
+            features, all_present = self._raw, False
+        if out is None:
+            out = self._out
+            code = self._assemble_owned(features, all_present, tp, st, mk, ident)
+        else:
+            present = self._all_present if all_present else self._present
+            code = _kernels.assemble(np.ascontiguousarray(features), *self._assemble_bound(out)[1:], present,
+                                     tp, st, mk, ident)
         if code:
-            self._raise_feature(code)
+            self._raise_feature(code, features)
         return out
 
     def _assemble_bound(self, out: np.ndarray) -> tuple:
@@ -229,11 +246,11 @@ class Featuriser:
 
         For a context already accepted by :meth:`transform` and without its own ``eligible``.
         """
-        tp, st = self._tp_st[context.touchpoint, context.stage]
-        if not self._any_eligible[tp][st]:
+        row = self._schema_rows[context.touchpoint][context.stage]
+        if row is None:
             raise EmptyEligibleSet("eligible", None,
                                    f"no action is eligible at touchpoint {context.touchpoint!r}, stage {context.stage!r}.")
-        return self._eligible_rows[tp][st]
+        return row
 
     def eligible(self, context, out: np.ndarray) -> np.ndarray:
         """Write the eligible mask of ``context`` (schema, then ``context.eligible``) into ``out``."""
@@ -313,9 +330,9 @@ class Featuriser:
                 raise InvalidFeatureValue(name, value, "must be a real number.") from None
         raise InvalidFeatureValue("features", values, "must be real numbers.")
 
-    def _raise_feature(self, code: int) -> None:
+    def _raise_feature(self, code: int, raw: np.ndarray) -> None:
         i = abs(code) - 1
-        name, value = self.numeric_names[i], float(self._raw[i])
+        name, value = self.numeric_names[i], float(raw[i])
         if code > 0:
             raise InvalidFeatureValue(name, value, "must be finite (omit the feature if it is unknown).")
         raise FeatureOutOfRange(name, value, f"must be in [{self._low[i]}, {self._high[i]}] as the schema declares.")

@@ -46,6 +46,7 @@ class PendingStore:
         self._free = list(range(capacity - 1, -1, -1))
         self.index: dict[str, int] = {}
         self._order: deque[str] = deque()
+        self._order_limit = 4 * capacity + 16  # closed ids the queue may hold before it is rebuilt
 
     def __len__(self) -> int:
         return len(self.index)
@@ -80,8 +81,10 @@ class PendingStore:
     def register(self, decision_id: str, slot: int) -> None:
         """Make the filled ``slot`` (from :meth:`reserve`) the pending decision ``decision_id``."""
         self.index[decision_id] = slot
-        self._order.append(decision_id)
-        self._bound_order()
+        order = self._order
+        order.append(decision_id)
+        if len(order) > self._order_limit:
+            self._order = deque(self.index)
 
     def add_batch(self, decision_ids: list[str], X: np.ndarray, actions: np.ndarray, propensities: np.ndarray,
                   times: np.ndarray, deadlines: np.ndarray) -> np.ndarray:
@@ -104,7 +107,7 @@ class PendingStore:
 
     def _bound_order(self) -> None:
         """Rebuild the issue-order queue from the pending ids once closed ids fill most of it."""
-        if len(self._order) > 4 * self.capacity + 16:
+        if len(self._order) > self._order_limit:
             self._order = deque(self.index)
 
     def pop_batch(self, decision_ids: list[str]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba import kernel
+from ._numba import array_at, kernel
 from ._rng import normal_pair
 from ._thompson_kernels import select_contenders, wins_to_probabilities
 
@@ -157,6 +157,43 @@ def lin_ts_row(theta, A_inv, v, epsilon, n_draws, max_scores, rng, mu, var, coun
     thompson_from_moments(mu, var, eligible, epsilon, n_draws, max_scores, rng, counts, contenders, out)
 
 
+#: the address table of :func:`linucb_at` and :func:`egreedy_at`: the policy's model, the
+#: caller's x (d,) and out (K,), the sizes
+ROW_TABLE = ("theta:f8", "A_inv:f8", "x:f8", "out:f8", "n_actions", "n_features")
+#: that of :func:`lin_ts_at`: the same, then the policy's RNG and scratch arrays
+TS_ROW_TABLE = ROW_TABLE + ("rng:u8", "mu:f8", "var:f8", "counts:f8", "contenders:i8")
+
+
+@kernel(nogil=False)
+def linucb_at(table, alpha, epsilon, eligible):
+    """:func:`linucb_row` on the arrays of ``table`` (``ROW_TABLE``)."""
+    k, d = table[4], table[5]
+    theta, A_inv = array_at(table[0], (k, d), np.float64), array_at(table[1], (k, d, d), np.float64)
+    x, out = array_at(table[2], d, np.float64), array_at(table[3], k, np.float64)
+    linucb_row(theta, A_inv, alpha, epsilon, x, eligible, out)
+
+
+@kernel(nogil=False)
+def egreedy_at(table, epsilon, eligible):
+    """:func:`egreedy_row` on the arrays of ``table`` (``ROW_TABLE``; A_inv is not read)."""
+    k, d = table[4], table[5]
+    theta = array_at(table[0], (k, d), np.float64)
+    x, out = array_at(table[2], d, np.float64), array_at(table[3], k, np.float64)
+    egreedy_row(theta, epsilon, x, eligible, out)
+
+
+@kernel(nogil=False)
+def lin_ts_at(table, v, epsilon, n_draws, max_scores, eligible):
+    """:func:`lin_ts_row` on the arrays of ``table`` (``TS_ROW_TABLE``)."""
+    k, d = table[4], table[5]
+    theta, A_inv = array_at(table[0], (k, d), np.float64), array_at(table[1], (k, d, d), np.float64)
+    x, out = array_at(table[2], d, np.float64), array_at(table[3], k, np.float64)
+    rng = array_at(table[6], 4, np.uint64)
+    mu, var, counts = array_at(table[7], k, np.float64), array_at(table[8], k, np.float64), array_at(table[9], k, np.float64)
+    contenders = array_at(table[10], k, np.int64)
+    lin_ts_row(theta, A_inv, v, epsilon, n_draws, max_scores, rng, mu, var, counts, contenders, x, eligible, out)
+
+
 @kernel
 def linucb_batch(X, theta, A_inv, eligible, alpha, epsilon, out):
     for n in range(X.shape[0]):
@@ -257,10 +294,22 @@ def linear_update(x, a, r, A, b, A_inv, theta, n_updates, since_refresh, l2, gam
         since_refresh[a] = 0
 
 
+#: the address table of :func:`linear_update_at`: the policy's state, the engine's pending
+#: X and actions, and the sizes
+UPDATE_TABLE = ("A:f8", "b:f8", "A_inv:f8", "theta:f8", "n_updates:i8", "since_refresh:i8", "u:f8", "version:i8", "X:f8",
+                "actions:i8", "n_actions", "n_features", "capacity")
+
+
 @kernel(nogil=False)
-def linear_update_pending(A, b, A_inv, theta, n_updates, since_refresh, l2, gamma, refresh_every, u, version, X,
-                          actions, slot, r):
-    """:func:`linear_update` from row ``slot`` of the engine's pending arrays; counts the update in ``version``."""
+def linear_update_at(table, l2, gamma, refresh_every, slot, r):
+    """:func:`linear_update` from row ``slot`` of the engine's pending arrays; counts the update
+    in ``version``. The arrays are those of ``table`` (``UPDATE_TABLE``)."""
+    k, d, capacity = table[10], table[11], table[12]
+    A, b = array_at(table[0], (k, d, d), np.float64), array_at(table[1], (k, d), np.float64)
+    A_inv, theta = array_at(table[2], (k, d, d), np.float64), array_at(table[3], (k, d), np.float64)
+    n_updates, since_refresh = array_at(table[4], k, np.int64), array_at(table[5], k, np.int64)
+    u, version = array_at(table[6], d, np.float64), array_at(table[7], 1, np.int64)
+    X, actions = array_at(table[8], (capacity, d), np.float64), array_at(table[9], capacity, np.int64)
     linear_update(X[slot], actions[slot], r, A, b, A_inv, theta, n_updates, since_refresh, l2, gamma, refresh_every, u)
     version[0] += 1
 

@@ -17,6 +17,9 @@ from __future__ import annotations
 import functools
 
 import numba
+import numpy as np
+from numba import types
+from numba.extending import intrinsic
 
 FASTMATH = frozenset({"contract", "reassoc", "arcp", "nsz"})
 
@@ -51,3 +54,74 @@ def bind(dispatcher, bound: tuple, free: tuple) -> functools.partial:
     hot call passes only what changes per call.
     """
     return functools.partial(entry_point(dispatcher, *bound, *free), *bound)
+
+
+# ---------------------------------------------------------------- address tables
+# Unboxing an array argument costs about 35 ns a call (numba builds a view struct and
+# a reference for it); an int64 read inside the kernel costs nothing measurable. So the
+# engine's per-request kernels take one int64 "address table" holding the addresses and
+# sizes of the arrays they work on, and view the memory in place (:func:`array_at`).
+
+
+@intrinsic
+def _voidptr(typingctx, address):
+    """An integer address as ``void*`` (the inverse of ``ndarray.ctypes.data``)."""
+    if not isinstance(address, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(types.voidptr))
+
+    return types.voidptr(address), codegen
+
+
+@kernel(inline="always")
+def array_at(address, shape, dtype):
+    """The array of ``dtype`` and ``shape`` at ``address`` (C order; a view: no copy, no reference).
+
+    ``dtype`` is a NumPy scalar type (``np.float64``), a compile-time constant.
+    """
+    return numba.carray(_voidptr(address), shape, dtype)
+
+
+def address_table(layout: tuple[str, ...], items: tuple) -> np.ndarray:
+    """An int64 table of ``items``: each array becomes its data address, each size stays itself.
+
+    ``layout`` names the entries as ``"name:dtype"`` for an array (checked: that dtype,
+    C-contiguous) or ``"name"`` for a size; a kernel reading the table relies on it. The
+    arrays must outlive every call that reads the table (keep them referenced, update them
+    in place, never rebind them).
+
+    >>> import numpy as np
+    >>> a = np.zeros(3)
+    >>> table = address_table(("a:f8", "n"), (a, 3))
+    >>> int(table[0]) == a.ctypes.data, int(table[1])
+    (True, 3)
+    """
+    if len(layout) != len(items):
+        raise ValueError(f"the layout has {len(layout)} entries, not {len(items)}")
+    values = []
+    for entry, item in zip(layout, items):
+        name, _, dtype = entry.partition(":")
+        if dtype:
+            if not (isinstance(item, np.ndarray) and item.dtype == np.dtype(dtype) and item.flags.c_contiguous):
+                raise TypeError(f"table entry {name!r} must be a C-contiguous {np.dtype(dtype)} array, "
+                                f"not {getattr(item, 'dtype', type(item).__name__)}")
+            values.append(item.ctypes.data)
+        else:
+            values.append(int(item))
+    return np.array(values, dtype=np.int64)
+
+
+def bind_table(dispatcher, layout: tuple[str, ...], items: tuple, scalars: tuple, free: tuple) -> functools.partial:
+    """:func:`bind` with the arrays and sizes ``items`` given as one :func:`address_table`
+    of ``layout``, followed by the constant ``scalars``; call the result with arguments of
+    the types of ``free``.
+
+    The result holds ``items`` (attribute ``arrays``) so the memory the table points to
+    stays alive as long as the bound function.
+    """
+    table = address_table(layout, items)
+    bound = functools.partial(entry_point(dispatcher, table, *scalars, *free), table, *scalars)
+    bound.arrays = items
+    return bound

@@ -115,10 +115,13 @@ class Policy(ABC):
     def _update_batch(self, X, actions, rewards, propensities) -> None:
         """Learn from validated observations in order (no-op for non-learning policies)."""
 
-    def _bound_probabilities(self) -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
-        """``_probabilities_into`` as the engine's single-context path calls it: the bound
-        kernel (state given once, see ``_numba.bind``) where the policy has one."""
-        return self._hot.get("probabilities", self._probabilities_into)
+    def _bound_probabilities(self, x: np.ndarray, out: np.ndarray) -> Callable[[np.ndarray], None]:
+        """``_probabilities_into`` as the engine's single-context path calls it: a function
+        ``(eligible)`` that reads the context from ``x`` and writes into ``out`` (the caller's
+        own float64 buffers, never rebound). Policies with a kernel for it bind ``x``, ``out``
+        and their state in one address table (``_numba.bind_table``)."""
+        into = self._probabilities_into
+        return lambda eligible: into(x, eligible, out)
 
     def _pending_learner(self, X: np.ndarray, actions: np.ndarray,
                          propensities: np.ndarray) -> Callable[[int, float], None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from . import _linear_kernels as K
-from ._numba import bind
+from ._numba import bind, bind_table
 from .linear import LinearParams, LinearPolicy
 
 
@@ -36,6 +36,9 @@ class EpsilonGreedy(LinearPolicy):
         super()._bind_kernels()
         self._hot["probabilities"] = bind(K.egreedy_row, (self.theta_, self.params.epsilon),
                                           self._row_examples())
+
+    def _bound_probabilities(self, x, out):
+        return bind_table(K.egreedy_at, K.ROW_TABLE, self._row_table(x, out), (self.params.epsilon,), self._row_examples()[1:2])
 
     def _probabilities_batch_into(self, X, eligible, out) -> None:
         K.egreedy_batch(X, self.theta_, eligible, self.params.epsilon, out)

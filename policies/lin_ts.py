@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from . import _linear_kernels as K
-from ._numba import bind
+from ._numba import bind, bind_table
 from ._validation import check_float, check_int
 from .linear import LinearParams, LinearPolicy
 
@@ -86,6 +86,11 @@ class LinearThompsonSampling(LinearPolicy):
         state = (self.theta_, self.A_inv_, p.v, p.epsilon, p.n_draws, p.max_scores, self.rng_state_, self._mu,
                  self._var, self._counts, self._contenders)
         self._hot["probabilities"] = bind(K.lin_ts_row, state, self._row_examples())
+
+    def _bound_probabilities(self, x, out):
+        p = self.params
+        arrays = (*self._row_table(x, out), self.rng_state_, self._mu, self._var, self._counts, self._contenders)
+        return bind_table(K.lin_ts_at, K.TS_ROW_TABLE, arrays, (p.v, p.epsilon, p.n_draws, p.max_scores), self._row_examples()[1:2])
 
     def _probabilities_batch_into(self, X, eligible, out) -> None:
         p = self.params

@@ -9,7 +9,7 @@ import numpy as np
 from omnibandit.engine.errors import ConfigurationError
 
 from . import _linear_kernels as K
-from ._numba import bind, entry_point
+from ._numba import bind_table, entry_point
 from ._validation import check_float, check_int
 from .base import Policy, PolicyParams
 
@@ -81,9 +81,13 @@ class LinearPolicy(Policy):
 
     def _pending_learner(self, X, actions, propensities):
         p = self.params
-        state = (self.A_, self.b_, self.A_inv_, self.theta_, self.n_updates_, self.since_refresh_, p.l2, p.gamma,
-                 p.refresh_every, self._u, self.version_)
-        return bind(K.linear_update_pending, (*state, X, actions), (0, 0.0))
+        arrays = (self.A_, self.b_, self.A_inv_, self.theta_, self.n_updates_, self.since_refresh_, self._u, self.version_,
+                  X, actions, self.n_actions, self.n_features, X.shape[0])
+        return bind_table(K.linear_update_at, K.UPDATE_TABLE, arrays, (p.l2, p.gamma, p.refresh_every), (0, 0.0))
+
+    def _row_table(self, x, out) -> tuple:
+        """The leading entries of ``K.ROW_TABLE`` for the engine's ``x`` and ``out``."""
+        return self.theta_, self.A_inv_, x, out, self.n_actions, self.n_features
 
     def _update_batch(self, X, actions, rewards, propensities) -> None:
         p = self.params

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from . import _linear_kernels as K
-from ._numba import bind
+from ._numba import bind, bind_table
 from ._validation import check_float
 from .linear import LinearParams, LinearPolicy
 
@@ -53,6 +53,10 @@ class LinUCB(LinearPolicy):
         p = self.params
         state = (self.theta_, self.A_inv_, p.alpha, p.epsilon)
         self._hot["probabilities"] = bind(K.linucb_row, state, self._row_examples())
+
+    def _bound_probabilities(self, x, out):
+        p = self.params
+        return bind_table(K.linucb_at, K.ROW_TABLE, self._row_table(x, out), (p.alpha, p.epsilon), self._row_examples()[1:2])
 
     def _probabilities_batch_into(self, X, eligible, out) -> None:
         K.linucb_batch(X, self.theta_, self.A_inv_, eligible, self.params.alpha, self.params.epsilon, out)
