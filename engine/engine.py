@@ -155,6 +155,7 @@ class Engine:
         # recently closed ids -> how (for precise errors); holds the newest _closed_capacity to 2x that many
         self._closed: dict[str, str] = {}
         self._closed_capacity = max(1024, pending_capacity)
+        self._closed_limit = 2 * self._closed_capacity
         self._deadlines: list[tuple[float, str]] = []
         self.event_sink = event_sink
         if event_sink is not None and hasattr(event_sink, "bind_schema"):
@@ -192,6 +193,7 @@ class Engine:
         self._probabilities = policy._bound_probabilities(self.featuriser._out, self._probs)
         self._learn_slot = policy._pending_learner(pending.X, pending.action, pending.propensity)
         self._action_names = schema.action_names
+        self._schema_rows = self.featuriser._schema_rows  # touchpoint -> stage -> eligible row (or None)
         self.counters: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
 
@@ -274,7 +276,9 @@ class Engine:
                 x = featuriser.transform(context)
                 if context.eligible is None and not self._has_budget:
                     # the schema's set for this touchpoint and stage, read in place (transform checked both)
-                    eligible = featuriser.schema_eligible(context)
+                    eligible = self._schema_rows[context.touchpoint][context.stage]
+                    if eligible is None:
+                        featuriser.schema_eligible(context)  # raises EmptyEligibleSet
                 else:
                     eligible = featuriser.eligible(context, self._eligible)
                 if self._has_budget:
@@ -288,10 +292,10 @@ class Engine:
             if self._finite_windows:
                 self._expire_due(now)
             pending = self.pending
-            slot = pending.reserve()
-            if slot is None:  # full: the oldest decision closes (and is learned from) first
+            free = pending.free_slots
+            if not free:  # full: the oldest decision closes (and is learned from) first, freeing its slot
                 self._close(pending.oldest(), _EVICTED, now)
-                slot = pending.reserve()
+            slot = free.pop()
             probs = self._probs
             self._probabilities(eligible)  # from x (the featuriser's buffer) into probs
             a = self._choose(slot, now)  # draws the action and fills the pending row (x is the featuriser's buffer)
@@ -337,11 +341,14 @@ class Engine:
                     and self.event_sink is None and self._reward_low <= reward <= self._reward_high):
                 # the common case: a plain reward learned at once, nothing logged, no window to expire
                 pending = self.pending
-                slot = pending.index.get(decision_id) if type(decision_id) is str else None
-                if slot is not None:
-                    self._learn_slot(slot, reward)
-                    pending.pop(decision_id)
-                    self._remember(decision_id, _REWARDED)
+                slot = pending.index.pop(decision_id, None) if type(decision_id) is str else None
+                if slot is not None:  # PendingStore.pop and _remember, inline
+                    self._learn_slot(slot, reward)  # the slot's row stays readable until it is reused
+                    pending.free_slots.append(slot)
+                    closed = self._closed
+                    closed[decision_id] = _REWARDED
+                    if len(closed) > self._closed_limit:
+                        self._trim_closed()
                     self.counters["rewards"] += 1
                     return
                 # not pending: the general path below names the error
@@ -696,12 +703,12 @@ class Engine:
 
     def _remember(self, decision_id: str, how: str) -> None:
         self._closed[decision_id] = how
-        if len(self._closed) > 2 * self._closed_capacity:
+        if len(self._closed) > self._closed_limit:
             self._trim_closed()
 
     def _remember_batch(self, decision_ids: list[str], how: str) -> None:
         self._closed.update(dict.fromkeys(decision_ids, how))
-        if len(self._closed) > 2 * self._closed_capacity:
+        if len(self._closed) > self._closed_limit:
             self._trim_closed()
 
     def _trim_closed(self) -> None:

@@ -43,7 +43,9 @@ class PendingStore:
         self.propensity, self.time, self.deadline, self.accumulated = (self.fields[:, j] for j in range(len(FIELDS)))
         # accumulated: the combined reward so far (join rules "sum" and "last")
         self.n_outcomes = np.zeros(capacity, dtype=np.int64)
-        self._free = list(range(capacity - 1, -1, -1))
+        #: the slots not in use, the next one to fill last (the engine's hot path pops and appends
+        #: it directly; the list object is never rebound)
+        self.free_slots = list(range(capacity - 1, -1, -1))
         self.index: dict[str, int] = {}
         self._order: deque[str] = deque()
         self._order_limit = 4 * capacity + 16  # closed ids the queue may hold before it is rebuilt
@@ -56,7 +58,7 @@ class PendingStore:
 
     @property
     def full(self) -> bool:
-        return not self._free
+        return not self.free_slots
 
     def get(self, decision_id) -> int | None:
         return self.index.get(decision_id)
@@ -75,7 +77,7 @@ class PendingStore:
     def reserve(self) -> int | None:
         """A free slot, for the caller to fill (all of its row) and then :meth:`register`;
         None when the store is :attr:`full`."""
-        free = self._free
+        free = self.free_slots
         return free.pop() if free else None
 
     def register(self, decision_id: str, slot: int) -> None:
@@ -90,7 +92,7 @@ class PendingStore:
                   times: np.ndarray, deadlines: np.ndarray) -> np.ndarray:
         """:meth:`add` for n decisions at once (ids must be new); returns their slots in order."""
         n = len(decision_ids)
-        free = self._free
+        free = self.free_slots
         slots = np.array(free[len(free) - n:][::-1], dtype=np.int64)
         del free[len(free) - n:]
         self.X[slots] = X
@@ -113,12 +115,12 @@ class PendingStore:
     def pop_batch(self, decision_ids: list[str]) -> None:
         """:meth:`pop` for several pending ids."""
         pop = self.index.pop
-        self._free.extend([pop(i) for i in decision_ids])
+        self.free_slots.extend([pop(i) for i in decision_ids])
 
     def pop(self, decision_id: str) -> int:
         """Remove ``decision_id`` and return its slot; the slot's rows stay readable until reused."""
         slot = self.index.pop(decision_id)
-        self._free.append(slot)
+        self.free_slots.append(slot)
         return slot
 
     def oldest(self) -> str:
