@@ -8,8 +8,8 @@ logged propensity. No feature value is formatted as text: the shared example is 
 from the features' hashes (computed once) and their values through the bindings'
 ``push_features`` path, and the action examples are parsed from constant lines. Only
 the label of a learned example is a string, as the bindings take no other form. This
-is also VW's fastest way in from Python (``benchmarks/vw_compare.py`` measures it against
-text examples).
+is VW's fastest way in from Python when there are many features; with a handful, one
+text example parsed once is slightly faster (``benchmarks/vw_compare.py`` measures both).
 
 References
 ----------
