@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -41,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _schemas import benchmark_schema, context_stream  # noqa: E402
-from latency import machine  # noqa: E402
+from latency import machine, percentiles, startup_seconds  # noqa: E402
 
 import omnibandit.engine as current  # noqa: E402
 
@@ -78,31 +77,14 @@ def stream(name: str, n: int):
     return env.schema, rows, np.eye(len(env.schema.actions))[env.labels].tolist()
 
 
-_STARTUP = """
-import sys, time; sys.path[:0] = {paths!r}
-t0 = time.perf_counter()
-from _schemas import benchmark_schema
-from {package}.engine import Engine, Schema
-t1 = time.perf_counter()
-schema = Schema.from_dict(benchmark_schema(32, 20).to_dict())
-for p in ("linucb", "lin_ts", "egreedy"):
-    Engine.for_policy(schema, p, seed=0).warmup()
-print(t1 - t0, time.perf_counter() - t1)
-"""
-
-
 def cold_startups(base_dir: Path, repeats: int) -> dict:
     """Import and warm-up of the three linear policies in fresh processes with an empty
     numba cache, base and current alternately."""
     out = {"base": [], "current": []}
-    paths = [str(ROOT / "benchmarks"), str(base_dir)]
     for _ in range(repeats):
         for label, package in (("base", BASE_NAME), ("current", "omnibandit")):
             with tempfile.TemporaryDirectory() as cache:
-                code = _STARTUP.format(paths=paths, package=package)
-                res = subprocess.run([sys.executable, "-c", code], env={**os.environ, "NUMBA_CACHE_DIR": cache},
-                                     capture_output=True, text=True, check=True)
-                out[label].append([round(float(v), 3) for v in res.stdout.split()])
+                out[label].append([round(s, 3) for s in startup_seconds(cache, package, (str(base_dir),))])
     return out
 
 
@@ -147,9 +129,8 @@ def main(argv=None) -> int:
             times = run(engines, rows, rewards, args.block)
             row = {"stream": name, "policy": args.policy, "events": args.events, "base_revision": args.base}
             for label, t in times.items():
-                t = t[args.block:] / 1000  # the first block of each engine is its warm-up
-                row[f"{label}_p50_us"] = float(np.percentile(t, 50))
-                row[f"{label}_p99_us"] = float(np.percentile(t, 99))
+                # the first block of each engine is its warm-up
+                row.update({f"{label}_{k}": v for k, v in percentiles(t[args.block:]).items()})
             row["p50_ratio"] = row["current_p50_us"] / row["base_p50_us"]
             print(f"{name:<14} {args.policy:<8} base p50 {row['base_p50_us']:6.2f} p99 {row['base_p99_us']:6.2f} us   "
                   f"current p50 {row['current_p50_us']:6.2f} p99 {row['current_p99_us']:6.2f} us   "

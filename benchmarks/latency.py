@@ -107,27 +107,34 @@ def measure_numpy_baseline(d: int, k: int, n: int, seed: int = 0) -> dict:
 
 
 _STARTUP = """
+import sys; sys.path[:0] = {paths!r}
 import time; t0 = time.perf_counter()
-import sys; sys.path.insert(0, {bench!r})
-from _schemas import benchmark_schema
-from omnibandit.engine import Engine
+from {package}.engine import Engine, Schema
 t1 = time.perf_counter()
+schema = Schema.from_dict({schema!r})
 for p in ("linucb", "lin_ts", "egreedy"):
-    Engine.for_policy(benchmark_schema(32, 20), p, seed=0).warmup()
-t2 = time.perf_counter()
-print(t1 - t0, t2 - t1)
+    Engine.for_policy(schema, p, seed=0).warmup()
+print(t1 - t0, time.perf_counter() - t1)
 """
+
+
+def startup_seconds(cache_dir: str, package: str = "omnibandit", paths: tuple[str, ...] = ()) -> tuple[float, float]:
+    """Seconds to import ``package.engine`` and to warm up LinUCB, linear TS and ε-greedy on
+    the d=32, K=20 schema, in a fresh process whose numba cache is ``cache_dir``; ``paths``
+    go first on its ``sys.path``."""
+    code = _STARTUP.format(paths=list(paths), package=package, schema=benchmark_schema(32, 20).to_dict())
+    res = subprocess.run([sys.executable, "-c", code], env={**os.environ, "NUMBA_CACHE_DIR": cache_dir},
+                         capture_output=True, text=True, check=True)
+    imp, warm = map(float, res.stdout.split())
+    return imp, warm
 
 
 def measure_startup() -> dict:
     """Import and warm-up of the three policies in fresh processes: empty cache, then warm cache."""
     out = {}
     with tempfile.TemporaryDirectory() as cache:
-        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-        code = _STARTUP.format(bench=str(Path(__file__).resolve().parent))
         for label in ("cold_cache", "warm_cache"):
-            res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-            imp, warm = map(float, res.stdout.split())
+            imp, warm = startup_seconds(cache)
             out[label] = {"import_s": round(imp, 3), "warmup_s": round(warm, 3)}
     return out
 

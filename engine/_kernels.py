@@ -14,9 +14,10 @@ from omnibandit.policies._rng import uniform
 
 
 @kernel(inline="always")
-def assemble_into(raw, params, num_start, categorical, out, present, all_present, touchpoint, stage, market,
-                  identification):
+def assemble(raw, params, num_start, categorical, out, present, all_present, touchpoint, stage, market, identification):
     """Write the feature vector of one context into ``out``.
+
+    Inlined into :func:`assemble_at` (the hot path); called directly for any other ``out``.
 
     ``params`` rows are (low, high, center, scale, impute_scaled, log, missing_column);
     ``missing_column`` is -1 for a required feature (the caller checks presence).
@@ -55,13 +56,6 @@ def assemble_into(raw, params, num_start, categorical, out, present, all_present
     return 0
 
 
-@kernel
-def assemble(raw, params, num_start, categorical, out, present, touchpoint, stage, market, identification):
-    """:func:`assemble_into` for any ``out`` (presence from ``present``)."""
-    return assemble_into(raw, params, num_start, categorical, out, present, False, touchpoint, stage, market,
-                         identification)
-
-
 #: the address table of :func:`assemble_at`: the featuriser's arrays, then their sizes
 ASSEMBLE_TABLE = ("params:f8", "categorical:i8", "out:f8", "present:?", "n_numeric", "n_categorical", "n_features",
                   "num_start")
@@ -69,14 +63,14 @@ ASSEMBLE_TABLE = ("params:f8", "categorical:i8", "out:f8", "present:?", "n_numer
 
 @kernel(nogil=False)
 def assemble_at(table, raw, all_present, touchpoint, stage, market, identification):
-    """:func:`assemble_into` on the featuriser's own arrays, found in ``table`` (``ASSEMBLE_TABLE``)."""
+    """:func:`assemble` on the featuriser's own arrays, found in ``table`` (``ASSEMBLE_TABLE``)."""
     n, c, d = table[4], table[5], table[6]
     params = array_at(table[0], (n, 7), np.float64)
     categorical = array_at(table[1], c, np.int64)
     out = array_at(table[2], d, np.float64)
     present = array_at(table[3], n, np.bool_)
-    return assemble_into(raw, params, table[7], categorical, out, present, all_present, touchpoint, stage, market,
-                         identification)
+    return assemble(raw, params, table[7], categorical, out, present, all_present, touchpoint, stage, market,
+                    identification)
 
 
 @kernel(inline="always")

@@ -257,8 +257,7 @@ class Engine:
         start = _time.perf_counter()
         self.policy.warmup()
         x = np.zeros(self.n_features)
-        f = self.featuriser
-        _kernels.assemble(*f._assemble_bound(x), f._present, 0, 0, -1, -1)
+        self.featuriser._assemble(self.featuriser._raw, x, False, 0, 0, -1, -1)
         probs = np.full(self.n_actions, 1.0 / self.n_actions)
         state = self._draw_state.copy()
         _kernels.sample_next(probs, state)

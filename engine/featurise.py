@@ -127,7 +127,6 @@ class Featuriser:
         # the shape of array features, which need a schema without categorical features
         self._array_shape = (n_num,) if not self._cat_maps else None
         self._present = np.zeros(n_num, dtype=np.bool_)
-        self._all_present = np.ones(n_num, dtype=np.bool_)
         self._categorical = np.zeros(len(categorical), dtype=np.int64)  # one-hot columns of the categorical features
         self._nones = [None] * n_num
         self._cat_missing_defaults = list(self._cat_missing)
@@ -193,16 +192,17 @@ class Featuriser:
             out = self._out
             code = self._assemble_owned(features, all_present, tp, st, mk, ident)
         else:
-            present = self._all_present if all_present else self._present
-            code = _kernels.assemble(np.ascontiguousarray(features), *self._assemble_bound(out)[1:], present,
-                                     tp, st, mk, ident)
+            code = self._assemble(np.ascontiguousarray(features), out, all_present, tp, st, mk, ident)
         if code:
             self._raise_feature(code, features)
         return out
 
-    def _assemble_bound(self, out: np.ndarray) -> tuple:
-        """The assemble kernel's leading arguments: the featuriser's buffers and ``out``."""
-        return self._raw, self.params, int(self._num_start), self._categorical, out
+    def _assemble(self, raw: np.ndarray, out: np.ndarray, all_present: bool, touchpoint: int, stage: int, market: int,
+                  identification: int) -> int:
+        """The assemble kernel on ``raw`` (C-contiguous) into any ``out``, with the featuriser's
+        parameters, presence flags and categorical columns."""
+        return _kernels.assemble(raw, self.params, int(self._num_start), self._categorical, out, self._present,
+                                 all_present, touchpoint, stage, market, identification)
 
     def _mapping_features(self, features) -> None:
         """Numeric values, presence flags and categorical columns of a mapping of features."""
